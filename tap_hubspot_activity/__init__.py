@@ -1,0 +1,1 @@
+"""Singer tap for HubSpot account activity: login history, audit log, security history."""

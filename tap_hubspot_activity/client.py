@@ -1,0 +1,424 @@
+"""The shared HubSpot HTTP stream: URL, auth, paging, errors and backoff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+import typing as t
+from functools import cached_property
+from http import HTTPStatus
+
+import backoff
+import msgspec
+import pendulum
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_hubspot_activity.auth import HubspotOAuthAuthenticator
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterable
+
+    from singer_sdk.authenticators import BearerTokenAuthenticator
+    from singer_sdk.helpers.types import Context
+
+if sys.version_info >= (3, 12):
+    from typing import override
+else:
+    from typing_extensions import override
+
+REQUIRED_SCOPE = "account-info.security.read"
+MAX_PAGE_SIZE = 200
+# HubSpot asks clients to pause "a few seconds" on 5xx; the rolling limit is 10 s wide.
+RATE_LIMIT_WINDOW_SECONDS = 10.0
+MAX_BACKOFF_SECONDS = 60.0
+MAX_RETRY_TRIES = 8
+ERROR_MESSAGE_LIMIT = 300
+# Without start_date the tap reads everything HubSpot keeps; nothing there predates this.
+DEFAULT_START = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+
+_TIMESTAMP_FAST = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def format_timestamp(moment: dt.datetime) -> str:
+    """Render an aware datetime as the tap's fixed-width UTC form.
+
+    Fixed width matters: the SDK compares bookmark values as strings.
+    """
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_timestamp(value: object) -> str | None:
+    """Return HubSpot's timestamp as fixed-width UTC RFC 3339, or None if unusable."""
+    if not isinstance(value, str):
+        return None
+    if _TIMESTAMP_FAST.match(value):
+        return f"{value[:-1]}000Z"
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return format_timestamp(moment)
+
+
+def parse_datetime_setting(value: str) -> dt.datetime:
+    """Parse a date or date-time setting (ISO 8601) as an aware UTC datetime."""
+    parsed = pendulum.parse(value)
+    if not isinstance(parsed, dt.datetime):  # a bare date means its midnight, UTC
+        parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day)  # type: ignore[union-attr]
+    return dt.datetime.fromtimestamp(parsed.timestamp(), tz=dt.UTC)
+
+
+def response_body(response: requests.Response) -> dict[str, t.Any]:
+    """Decode a JSON object body once per response and cache it on the response."""
+    cached = vars(response).get("_hubspot_body")
+    if cached is None:
+        decoded = msgspec.json.decode(response.content)
+        if not isinstance(decoded, dict):
+            msg = "body is not a JSON object"
+            raise TypeError(msg)
+        vars(response)["_hubspot_body"] = cached = decoded
+    return t.cast("dict[str, t.Any]", cached)
+
+
+class HubspotAPIError(FatalAPIError):
+    """A HubSpot error that retrying will not fix; the message is safe to log."""
+
+
+class StreamUnavailableError(HubspotAPIError):
+    """The portal does not offer this endpoint (e.g. audit logs without Enterprise)."""
+
+
+class RetryableHubspotError(RetriableAPIError):
+    """A transient failure; `wait_seconds` is the server's own hint, when it gave one."""
+
+    def __init__(
+        self,
+        message: str,
+        response: requests.Response | None = None,
+        *,
+        wait_seconds: float | None = None,
+    ) -> None:
+        """Keep the wait hint beside the SDK's message and response."""
+        super().__init__(message, response)
+        self.wait_seconds = wait_seconds
+
+
+class HubspotCursorPaginator(BaseAPIPaginator[str | None]):
+    """Follows `paging.next.after`; the last page has no `paging` at all."""
+
+    def __init__(self) -> None:
+        """Start before the first page."""
+        super().__init__(None)
+
+    @override
+    def get_next(self, response: requests.Response) -> str | None:
+        paging = response_body(response).get("paging") or {}
+        after = (paging.get("next") or {}).get("after")
+        return str(after) if after else None
+
+
+class HubspotActivityStream(RESTStream[str | None]):
+    """Base for the account-activity endpoints under /account-info/{api_version}/activity/."""
+
+    endpoint: t.ClassVar[str]
+    # HubSpot's own name for the event time; copied into `occurredAt`.
+    timestamp_field: t.ClassVar[str] = "occurredAt"
+    primary_keys: t.ClassVar[list[str]] = ["portalId", "id"]  # type: ignore[misc]
+    replication_key = "occurredAt"
+    # A 403 on this endpoint means "not in this portal's plan", not "bad token".
+    skippable_when_forbidden: t.ClassVar[bool] = False
+
+    @override
+    @property
+    def url_base(self) -> str:
+        return str(self.config["api_url"]).rstrip("/")
+
+    @property
+    def path(self) -> str:  # type: ignore[override]
+        """The endpoint path for the configured API version."""
+        return f"/account-info/{self.config['api_version']}/activity/{self.endpoint}"
+
+    @override
+    @property
+    def authenticator(self) -> BearerTokenAuthenticator | HubspotOAuthAuthenticator:
+        return self._tap.authenticator  # type: ignore[attr-defined,no-any-return]
+
+    @override
+    @property
+    def requests_session(self) -> requests.Session:
+        return self._tap.session  # type: ignore[attr-defined,no-any-return]
+
+    @override
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json", "User-Agent": self.user_agent}
+
+    @cached_property
+    @override
+    def user_agent(self) -> str:
+        return f"tap-hubspot-activity/{self._tap.plugin_version}"
+
+    @override
+    @property
+    def timeout(self) -> int:
+        return int(self.config["request_timeout"])
+
+    @override
+    def get_new_paginator(self) -> HubspotCursorPaginator:
+        return HubspotCursorPaginator()
+
+    @override
+    def get_url_params(
+        self,
+        context: Context | None,
+        next_page_token: str | None,
+    ) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {"limit": self.config["page_size"]}
+        if next_page_token:
+            params["after"] = next_page_token
+        if context and "userId" in context:
+            params["userId"] = context["userId"]
+        return params
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        results = response_body(response).get("results")
+        if not isinstance(results, list):
+            msg = self._describe(response, "the response has no `results` list")
+            raise RetryableHubspotError(msg, response)
+        return results
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        row["portalId"] = self._tap.portal_id  # type: ignore[attr-defined]
+        return row
+
+    def stamp(self, record: object) -> dict | None:
+        """Add `occurredAt` to a raw record; log and return None for an unusable one."""
+        if not isinstance(record, dict):
+            self.logger.warning("Skipping a %s entry that is not a JSON object", self.name)
+            return None
+        occurred_at = normalize_timestamp(record.get(self.timestamp_field))
+        if occurred_at is None or not isinstance(record.get("id"), str | int):
+            self.logger.warning(
+                "Skipping a %s record without a usable id or %s (id=%r)",
+                self.name,
+                self.timestamp_field,
+                record.get("id"),
+            )
+            return None
+        record["id"] = str(record["id"])
+        record["occurredAt"] = occurred_at
+        return record
+
+    def sync_bounds(self, context: Context | None) -> tuple[dt.datetime, dt.datetime]:
+        """The half-open range [start, end) of event times this run extracts.
+
+        Start is the bookmark less the lookback (never before start_date); end is the
+        earlier of end_date and the moment the sync began, so the bookmark never passes
+        an event that may still be written.
+        """
+        configured = self.config.get("start_date")
+        floor = parse_datetime_setting(configured) if configured else DEFAULT_START
+        starting = self.get_starting_timestamp(context)
+        start = floor
+        if starting is not None:
+            lookback = dt.timedelta(minutes=int(self.config["lookback_minutes"]))
+            start = max(starting - lookback, floor)
+        signpost = self.get_replication_key_signpost(context)
+        end = signpost if isinstance(signpost, dt.datetime) else dt.datetime.now(dt.UTC)
+        if self.config.get("end_date"):
+            end = min(end, parse_datetime_setting(self.config["end_date"]))
+        # Whole milliseconds, HubSpot's precision, so the server and client bounds agree.
+        end = end.replace(microsecond=end.microsecond // 1000 * 1000)
+        return start, end
+
+    # Errors
+
+    def redact(self, text: str) -> str:
+        """Remove every configured secret from text meant for a log or an error."""
+        for key in ("access_token", "client_secret", "refresh_token"):
+            secret = self.config.get(key)
+            if secret:
+                text = text.replace(str(secret), "***")
+        authenticator = self.authenticator
+        live_token = getattr(authenticator, "access_token", None)
+        if isinstance(live_token, str) and live_token:
+            text = text.replace(live_token, "***")
+        return text
+
+    def _describe(self, response: requests.Response, detail: str | None = None) -> str:
+        """One plain sentence about a failed response: status, category, correlationId."""
+        try:
+            body = response_body(response)
+        except (msgspec.DecodeError, TypeError):
+            body = {}
+        category = body.get("category") or body.get("errorType") or body.get("status")
+        correlation_id = body.get("correlationId")
+        message = detail or str(body.get("message") or response.reason or "no message")
+        if len(message) > ERROR_MESSAGE_LIMIT:
+            message = message[:ERROR_MESSAGE_LIMIT] + "..."
+        parts = [f"HubSpot answered {response.status_code}"]
+        if category:
+            parts.append(str(category))
+        parts.append(f"on {self.path}")
+        if correlation_id:
+            parts.append(f"(correlationId {correlation_id})")
+        return self.redact(f"{' '.join(parts)}: {message}")
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        return self._describe(response)
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:  # noqa: C901
+        status = response.status_code
+        if status < HTTPStatus.BAD_REQUEST:
+            try:
+                response_body(response)
+            except (msgspec.DecodeError, TypeError) as exc:
+                msg = self._describe(response, f"unreadable JSON body ({exc})")
+                raise RetryableHubspotError(msg, response) from None
+            return
+
+        try:
+            body = response_body(response)
+        except (msgspec.DecodeError, TypeError):
+            body = {}
+        category = str(body.get("category") or body.get("errorType") or "")
+        message = self._describe(response)
+        retry_after = _retry_after_seconds(response)
+
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            if str(body.get("policyName", "")).upper() == "DAILY":
+                msg = (
+                    f"{message}. The portal's daily API quota is used up; it resets at "
+                    "midnight in the portal's time zone. State up to the last emitted "
+                    "record is saved: run again after the reset."
+                )
+                raise HubspotAPIError(msg)
+            # Hold the whole portal, not just this request, for the rest of the window.
+            self._tap.governor.pause(  # type: ignore[attr-defined]
+                retry_after if retry_after is not None else RATE_LIMIT_WINDOW_SECONDS
+            )
+            raise RetryableHubspotError(message, response, wait_seconds=0)
+        if status == HTTPStatus.UNAUTHORIZED:
+            authenticator = self.authenticator
+            if isinstance(authenticator, HubspotOAuthAuthenticator) and (
+                authenticator.expire_once()
+            ):
+                raise RetryableHubspotError(message, response, wait_seconds=0)
+            msg = (
+                f"{message}. Check the credentials: access_token (a private app token) or "
+                f"client_id, client_secret and refresh_token, with scope {REQUIRED_SCOPE}."
+            )
+            raise HubspotAPIError(msg)
+        if status == HTTPStatus.FORBIDDEN and category == "MISSING_SCOPES":
+            msg = f"{message}. Grant the scope {REQUIRED_SCOPE} to the app or private app."
+            raise HubspotAPIError(msg)
+        if status in {HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND} and (
+            self.skippable_when_forbidden
+        ):
+            raise StreamUnavailableError(message)
+        if status == HTTPStatus.LOCKED or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetryableHubspotError(message, response, wait_seconds=retry_after)
+        # 477 Migration in Progress is HubSpot's own retriable status.
+        if status == 477:  # noqa: PLR2004
+            raise RetryableHubspotError(message, response, wait_seconds=retry_after)
+        if status == HTTPStatus.NOT_FOUND:
+            msg = f"{message}. Check api_url and api_version ({self.config['api_version']})."
+            raise HubspotAPIError(msg)
+        raise HubspotAPIError(message)
+
+    # Backoff
+
+    @override
+    def request_decorator(self, func: Callable) -> Callable:
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            (
+                ConnectionResetError,
+                RetriableAPIError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ),
+            max_tries=MAX_RETRY_TRIES,
+            max_time=float(self.config["max_retry_seconds"]),
+            on_backoff=self.backoff_handler,
+            on_giveup=self._log_giveup,
+            jitter=None,
+            logger=None,
+        )(func)
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
+        """Wait as the server asks, else exponentially from 1 s up to a minute."""
+        attempt = 0
+        exception = yield 0.0
+        while True:
+            attempt += 1
+            hint = getattr(exception, "wait_seconds", None)
+            delay = hint if hint is not None else min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+            exception = yield delay
+
+    @override
+    def backoff_handler(self, details: t.Any) -> None:
+        exception = details.get("exception")
+        self.logger.warning(
+            "Retrying %s in %.1f s (attempt %d): %s",
+            self.path,
+            details.get("wait") or 0.0,
+            details.get("tries"),
+            self.redact(_short_reason(exception)),
+        )
+
+    def _log_giveup(self, details: t.Any) -> None:
+        self.logger.error(
+            "Giving up on %s after %d attempts in %.0f s",
+            self.path,
+            details.get("tries"),
+            details.get("elapsed") or 0.0,
+        )
+
+    # Account details
+
+    def fetch_portal_id(self) -> int:
+        """Read the portal id from GET /account-info/v3/details (with retries)."""
+        request = self.build_prepared_request(
+            method="GET",
+            url=f"{self.url_base}/account-info/v3/details",
+            headers=self.http_headers,
+        )
+        response = self.request_decorator(self._request)(request, None)
+        portal_id = response_body(response).get("portalId")
+        if not isinstance(portal_id, int):
+            msg = "HubSpot's /account-info/v3/details answer has no integer portalId"
+            raise HubspotAPIError(msg)
+        return portal_id
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _short_reason(exception: object) -> str:
+    if isinstance(exception, RetriableAPIError):
+        return str(exception)
+    if isinstance(exception, requests.exceptions.RequestException):
+        # requests' own messages can carry the full URL and pool internals; the class is enough.
+        return type(exception).__name__
+    return type(exception).__name__ if exception else "unknown error"

@@ -1,0 +1,143 @@
+"""Per-portal rate-limit governor: stays under HubSpot's limits instead of meeting 429s."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import typing as t
+
+import requests
+from singer_sdk.exceptions import FatalAPIError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+# Until HubSpot's headers say otherwise, assume the smallest published budget
+# (Free/Starter: 100 requests per 10 s).
+DEFAULT_MAX_REQUESTS = 100
+DEFAULT_INTERVAL_SECONDS = 10.0
+# Leave this share of the rolling budget unused: other integrations share the app's
+# limit, and the window edges of client and server never line up exactly.
+HEADROOM = 0.1
+
+
+class DailyQuotaReserveError(FatalAPIError):
+    """The portal's remaining daily quota reached the reserve kept for other integrations."""
+
+
+class RateLimitGovernor:
+    """Throttles one portal's requests to its rolling limit and guards its daily quota.
+
+    Every request of every stream and thread of a portal goes through one governor:
+    `wait_turn` before sending, `observe` after the answer. It learns the budget from
+    X-HubSpot-RateLimit-Max / -Interval-Milliseconds, trusts -Remaining over its own
+    count (other apps' calls count too), and stops the run at the daily reserve.
+    """
+
+    def __init__(
+        self,
+        *,
+        daily_quota_reserve: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Start with the conservative default budget."""
+        self.daily_quota_reserve = daily_quota_reserve
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._sent: collections.deque[float] = collections.deque()
+        self._max_requests = DEFAULT_MAX_REQUESTS
+        self._interval = DEFAULT_INTERVAL_SECONDS
+        self._paused_until = 0.0
+        self.daily_remaining: int | None = None
+        self.requests_sent = 0
+        self.seconds_waited = 0.0
+
+    @property
+    def budget(self) -> int:
+        """Requests this tap allows itself per rolling interval."""
+        return max(1, int(self._max_requests * (1 - HEADROOM)))
+
+    def wait_turn(self) -> None:
+        """Block until one more request fits the rolling budget, then count it as sent."""
+        while True:
+            with self._lock:
+                if (
+                    self.daily_remaining is not None
+                    and self.daily_remaining <= self.daily_quota_reserve
+                ):
+                    msg = (
+                        f"Stopping: the portal has {self.daily_remaining} API calls left "
+                        f"today and daily_quota_reserve keeps {self.daily_quota_reserve} for "
+                        "other integrations. The quota resets at midnight in the portal's "
+                        "time zone; state up to the last emitted record is saved."
+                    )
+                    raise DailyQuotaReserveError(msg)
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - self._interval:
+                    self._sent.popleft()
+                wait = self._paused_until - now
+                if wait <= 0 and len(self._sent) >= self.budget:
+                    wait = self._sent[0] + self._interval - now
+                if wait <= 0:
+                    self._sent.append(now)
+                    self.requests_sent += 1
+                    if self.daily_remaining is not None:
+                        # Count our own call now, so parallel threads cannot overshoot.
+                        self.daily_remaining -= 1
+                    return
+            self.seconds_waited += wait
+            self._sleep(wait)
+
+    def observe(self, response: requests.Response) -> None:
+        """Learn the limits from HubSpot's rate-limit headers."""
+        headers = response.headers
+        maximum = _int_header(headers, "X-HubSpot-RateLimit-Max")
+        interval_ms = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
+        daily_remaining = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
+        with self._lock:
+            if maximum:
+                self._max_requests = maximum
+            if interval_ms:
+                self._interval = interval_ms / 1000
+            if daily_remaining is not None:
+                self.daily_remaining = daily_remaining
+            if remaining is not None and remaining <= self._max_requests * HEADROOM / 2:
+                # Someone else is spending this app's budget too: let the window roll.
+                self._paused_until = max(
+                    self._paused_until, self._clock() + self._interval / 2
+                )
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of the portal for a while (after a 429)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
+def _int_header(headers: t.Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+class GovernedSession(requests.Session):
+    """A requests session whose every send first waits for the governor's go."""
+
+    def __init__(self, governor: RateLimitGovernor) -> None:
+        """Share one governor (and one connection pool) across a portal's streams."""
+        super().__init__()
+        self.governor = governor
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # type: ignore[override]
+        """Send once the governor allows it, and let it read the rate-limit headers."""
+        self.governor.wait_turn()
+        response = super().send(request, **kwargs)
+        self.governor.observe(response)
+        return response

@@ -1,0 +1,73 @@
+"""OAuth apps: refresh before expiry, refresh once on a 401, clear error on a bad grant."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_hubspot_activity.auth import OAuthRefreshError
+from tests.conftest import SMALL_PORTAL, STREAMS, run_tap, tap_config, truth_ids
+from tests.emulator import EmulatorConfig, HubSpotEmulator
+
+CLIENT = {
+    "access_token": None,
+    "client_id": "emu-client-id",
+    "client_secret": "emu-client-secret",
+    "refresh_token": "emu-refresh-token",
+}
+
+
+def _oauth_config(emu, **overrides):
+    config = {**tap_config(emu), **CLIENT, **overrides}
+    return {k: v for k, v in config.items() if v is not None}
+
+
+@pytest.fixture
+def oauth_emulator():
+    with HubSpotEmulator(EmulatorConfig(seed=31, require_oauth=True, **SMALL_PORTAL)) as emu:
+        yield emu
+
+
+def test_oauth_sync_is_complete_and_refreshes_once(oauth_emulator):
+    oauth_emulator.reset_stats()
+    run = run_tap(_oauth_config(oauth_emulator))
+    for stream in STREAMS:
+        assert sorted(run.ids(stream)) == sorted(truth_ids(oauth_emulator, stream))
+    assert oauth_emulator.stats()["requests"].get("/oauth/v1/token 200") == 1
+    for secret in CLIENT.values():
+        if secret:
+            assert secret not in run.output
+    assert "emu-client-secret" not in run.log
+    assert "emu-refresh-token" not in run.log
+
+
+def test_short_lived_tokens_are_refreshed_before_expiry(oauth_emulator):
+    oauth_emulator.configure(token_lifetime_s=2, latency_ms=40)
+    oauth_emulator.reset_stats()
+    run = run_tap(_oauth_config(oauth_emulator, page_size=20))
+    assert sorted(run.ids("audit_logs")) == sorted(truth_ids(oauth_emulator, "audit_logs"))
+    stats = oauth_emulator.stats()["requests"]
+    assert stats.get("/oauth/v1/token 200", 0) >= 2
+    assert not any(" 401" in key for key in stats), stats
+
+
+def test_expired_token_mid_run_is_refreshed_once(oauth_emulator):
+    oauth_emulator.inject_fault("401-expired", count=1, path="/activity/security")
+    run = run_tap(_oauth_config(oauth_emulator))
+    assert sorted(run.ids("security_activity")) == sorted(
+        truth_ids(oauth_emulator, "security_activity")
+    )
+    assert oauth_emulator.stats()["requests"].get("/oauth/v1/token 200") == 2
+
+
+def test_repeated_401_after_refresh_is_fatal(oauth_emulator):
+    oauth_emulator.inject_fault("401-expired", count=5, path="/activity/login")
+    run = run_tap(_oauth_config(oauth_emulator), expect_error=True)
+    assert "EXPIRED_AUTHENTICATION" in str(run.error)
+
+
+def test_bad_refresh_token_is_a_clear_error(oauth_emulator):
+    run = run_tap(_oauth_config(oauth_emulator, refresh_token="revoked"), expect_error=True)
+    assert isinstance(run.error, OAuthRefreshError)
+    assert "refresh_token" in str(run.error)
+    assert "BAD_REFRESH_TOKEN" in str(run.error)
+    assert "revoked" not in str(run.error)
