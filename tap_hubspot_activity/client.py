@@ -118,9 +118,19 @@ class HubspotCursorPaginator(BaseAPIPaginator[str | None]):
 
     @override
     def get_next(self, response: requests.Response) -> str | None:
-        paging = response_body(response).get("paging") or {}
-        after = (paging.get("next") or {}).get("after")
-        return str(after) if after else None
+        paging = response_body(response).get("paging")
+        following = paging.get("next") if isinstance(paging, dict) else None
+        after = following.get("after") if isinstance(following, dict) else None
+        if after is None or after == "":
+            return None
+        if isinstance(after, bool) or not isinstance(after, str | int):
+            msg = f"HubSpot sent an unreadable paging cursor ({type(after).__name__})"
+            raise HubspotAPIError(msg)
+        if str(after) == self.current_value:
+            # Following it would read the same page forever.
+            msg = "HubSpot sent the same paging cursor twice; stopping instead of looping"
+            raise HubspotAPIError(msg)
+        return str(after)
 
 
 class HubspotActivityStream(RESTStream[str | None]):
@@ -191,7 +201,7 @@ class HubspotActivityStream(RESTStream[str | None]):
         results = response_body(response).get("results")
         if not isinstance(results, list):
             msg = self._describe(response, "the response has no `results` list")
-            raise RetryableHubspotError(msg, response)
+            raise HubspotAPIError(msg)
         return results
 
     @override
@@ -205,7 +215,13 @@ class HubspotActivityStream(RESTStream[str | None]):
             self.logger.warning("Skipping a %s entry that is not a JSON object", self.name)
             return None
         occurred_at = normalize_timestamp(record.get(self.timestamp_field))
-        if occurred_at is None or not isinstance(record.get("id"), str | int):
+        record_id = record.get("id")
+        if (
+            occurred_at is None
+            or isinstance(record_id, bool)
+            or not isinstance(record_id, str | int)
+            or record_id == ""
+        ):
             self.logger.warning(
                 "Skipping a %s record without a usable id or %s (id=%r)",
                 self.name,
@@ -215,7 +231,38 @@ class HubspotActivityStream(RESTStream[str | None]):
             return None
         record["id"] = str(record["id"])
         record["occurredAt"] = occurred_at
+        self._conform(record, self._field_types)
         return record
+
+    @cached_property
+    def _field_types(self) -> dict[str, t.Any]:
+        """Python types each schema property accepts; nested objects map to their own."""
+        return _python_types(self.schema)
+
+    def _conform(self, record: dict[str, t.Any], field_types: dict[str, t.Any]) -> None:
+        """Null a field whose value has the wrong type, with a warning: keep the event."""
+        for field, accepted in field_types.items():
+            value = record.get(field)
+            if value is None:
+                continue
+            if isinstance(accepted, dict) and isinstance(value, dict):
+                self._conform(value, accepted)
+                continue
+            # bool is an int to Python, never to the schema.
+            fits = (
+                not isinstance(accepted, dict)
+                and isinstance(value, accepted)
+                and (bool in accepted or not isinstance(value, bool))
+            )
+            if not fits:
+                self.logger.warning(
+                    "%s record %s: field %s has an unexpected %s value; loaded as null",
+                    self.name,
+                    record.get("id"),
+                    field,
+                    type(value).__name__,
+                )
+                record[field] = None
 
     def sync_bounds(self, context: Context | None) -> tuple[dt.datetime, dt.datetime]:
         """The half-open range [start, end) of event times this run extracts.
@@ -238,6 +285,13 @@ class HubspotActivityStream(RESTStream[str | None]):
         # Whole milliseconds, HubSpot's precision, so the server and client bounds agree.
         end = end.replace(microsecond=end.microsecond // 1000 * 1000)
         return start, end
+
+    @override
+    def log_sync_costs(self) -> None:
+        super().log_sync_costs()
+        # The SDK calls this for every stream once the sync is over; the last one reports.
+        if self.name == list(self._tap.streams)[-1]:
+            self._tap.log_governor_summary()  # type: ignore[attr-defined]
 
     # Errors
 
@@ -277,64 +331,70 @@ class HubspotActivityStream(RESTStream[str | None]):
         return self._describe(response)
 
     @override
-    def validate_response(self, response: requests.Response) -> None:  # noqa: C901
-        status = response.status_code
-        if status < HTTPStatus.BAD_REQUEST:
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code < HTTPStatus.BAD_REQUEST:
             try:
                 response_body(response)
-            except (msgspec.DecodeError, TypeError) as exc:
+            except msgspec.DecodeError as exc:
+                # Cut or garbled bodies come from flaky networks and gateways: retry.
                 msg = self._describe(response, f"unreadable JSON body ({exc})")
                 raise RetryableHubspotError(msg, response) from None
+            except TypeError as exc:
+                msg = self._describe(response, f"unexpected response ({exc})")
+                raise HubspotAPIError(msg) from None
             return
-
         try:
             body = response_body(response)
         except (msgspec.DecodeError, TypeError):
             body = {}
+        raise self._error_for(response, body)
+
+    def _error_for(  # noqa: PLR0911 - one return per HubSpot failure class
+        self, response: requests.Response, body: dict[str, t.Any]
+    ) -> Exception:
+        """The exception a failed response calls for: retry, skip the stream, or stop."""
+        status = response.status_code
         category = str(body.get("category") or body.get("errorType") or "")
         message = self._describe(response)
         retry_after = _retry_after_seconds(response)
-
+        # 423 Locked and HubSpot's own 477 Migration in Progress clear up by themselves.
+        if status in {HTTPStatus.LOCKED, 477} or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            return RetryableHubspotError(message, response, wait_seconds=retry_after)
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             if str(body.get("policyName", "")).upper() == "DAILY":
-                msg = (
+                return HubspotAPIError(
                     f"{message}. The portal's daily API quota is used up; it resets at "
                     "midnight in the portal's time zone. State up to the last emitted "
                     "record is saved: run again after the reset."
                 )
-                raise HubspotAPIError(msg)
             # Hold the whole portal, not just this request, for the rest of the window.
             self._tap.governor.pause(  # type: ignore[attr-defined]
                 retry_after if retry_after is not None else RATE_LIMIT_WINDOW_SECONDS
             )
-            raise RetryableHubspotError(message, response, wait_seconds=0)
+            return RetryableHubspotError(message, response, wait_seconds=0)
         if status == HTTPStatus.UNAUTHORIZED:
             authenticator = self.authenticator
             if isinstance(authenticator, HubspotOAuthAuthenticator) and (
                 authenticator.expire_once()
             ):
-                raise RetryableHubspotError(message, response, wait_seconds=0)
-            msg = (
+                return RetryableHubspotError(message, response, wait_seconds=0)
+            return HubspotAPIError(
                 f"{message}. Check the credentials: access_token (a private app token) or "
                 f"client_id, client_secret and refresh_token, with scope {REQUIRED_SCOPE}."
             )
-            raise HubspotAPIError(msg)
         if status == HTTPStatus.FORBIDDEN and category == "MISSING_SCOPES":
-            msg = f"{message}. Grant the scope {REQUIRED_SCOPE} to the app or private app."
-            raise HubspotAPIError(msg)
+            return HubspotAPIError(
+                f"{message}. Grant the scope {REQUIRED_SCOPE} to the app or private app."
+            )
         if status in {HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND} and (
             self.skippable_when_forbidden
         ):
-            raise StreamUnavailableError(message)
-        if status == HTTPStatus.LOCKED or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise RetryableHubspotError(message, response, wait_seconds=retry_after)
-        # 477 Migration in Progress is HubSpot's own retriable status.
-        if status == 477:  # noqa: PLR2004
-            raise RetryableHubspotError(message, response, wait_seconds=retry_after)
+            return StreamUnavailableError(message)
         if status == HTTPStatus.NOT_FOUND:
-            msg = f"{message}. Check api_url and api_version ({self.config['api_version']})."
-            raise HubspotAPIError(msg)
-        raise HubspotAPIError(message)
+            return HubspotAPIError(
+                f"{message}. Check api_url and api_version ({self.config['api_version']})."
+            )
+        return HubspotAPIError(message)
 
     # Backoff
 
@@ -403,6 +463,27 @@ class HubspotActivityStream(RESTStream[str | None]):
             msg = "HubSpot's /account-info/v3/details answer has no integer portalId"
             raise HubspotAPIError(msg)
         return portal_id
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+}
+
+
+def _python_types(schema: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    types: dict[str, t.Any] = {}
+    for field, spec in schema.get("properties", {}).items():
+        declared = spec.get("type", [])
+        names = [declared] if isinstance(declared, str) else list(declared)
+        if "object" in names:
+            types[field] = _python_types(spec)
+        else:
+            types[field] = tuple(kind for name in names for kind in _JSON_TYPES.get(name, ()))
+    return types
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:

@@ -107,9 +107,7 @@ class RateLimitGovernor:
                 self.daily_remaining = daily_remaining
             if remaining is not None and remaining <= self._max_requests * HEADROOM / 2:
                 # Someone else is spending this app's budget too: let the window roll.
-                self._paused_until = max(
-                    self._paused_until, self._clock() + self._interval / 2
-                )
+                self._paused_until = max(self._paused_until, self._clock() + self._interval / 2)
 
     def pause(self, seconds: float) -> None:
         """Hold every request of the portal for a while (after a 429)."""

@@ -14,7 +14,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_hubspot_activity.auth import HubspotOAuthAuthenticator
 from tap_hubspot_activity.client import MAX_PAGE_SIZE, parse_datetime_setting
@@ -208,12 +208,24 @@ class TapHubspotActivity(Tap):
         self.logger.info("Extracting HubSpot portal %s", portal_id)
         return portal_id
 
+    def log_governor_summary(self) -> None:
+        """One line on what rate limiting cost this run."""
+        governor = self.governor
+        self.logger.info(
+            "Rate-limit governor: %d requests sent, %.1f s spent waiting for the rolling limit%s",
+            governor.requests_sent,
+            governor.seconds_waited,
+            ""
+            if governor.daily_remaining is None
+            else f", {governor.daily_remaining} calls left today",
+        )
+
     @classmethod
     @override
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
         try:
             super().invoke(*args, **kwargs)
-        except FatalAPIError as exc:
+        except (FatalAPIError, RetriableAPIError) as exc:
             # A foreseeable HubSpot failure: the message says what to do; no traceback.
             cls.logger.error("%s", exc)  # noqa: TRY400
             sys.exit(1)

@@ -58,9 +58,12 @@ def run_tap(
     state: dict[str, t.Any] | None = None,
     catalog: dict[str, t.Any] | None = None,
     *,
-    expect_error: bool = False,
+    expect_error: bool | None = False,
 ) -> TapRun:
-    """Sync in-process, capturing stdout messages and the tap's log."""
+    """Sync in-process, capturing stdout messages and the tap's log.
+
+    expect_error: False, the run must succeed; True, it must fail; None, either.
+    """
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     log_buffer = io.StringIO()
     handler = logging.StreamHandler(log_buffer)
@@ -75,7 +78,7 @@ def run_tap(
             tap = TapHubspotActivity(config=config, state=state, catalog=catalog)
             tap.sync_all()
     except Exception as exc:
-        if not expect_error:
+        if expect_error is False:
             raise
         run.error = exc
     finally:
@@ -90,7 +93,7 @@ def run_tap(
             run.records.setdefault(message["stream"], []).append(message["record"])
         elif message["type"] == "STATE":
             run.states.append(message["value"])
-    if expect_error and run.error is None:
+    if expect_error is True and run.error is None:
         pytest.fail("the tap was expected to fail but completed")
     return run
 

@@ -305,7 +305,8 @@ class HubSpotEmulator:
                     self._daily = (day, self._daily[1] + 1)
             headers: dict[str, str] = {}
             if cfg.rate_limit_headers:
-                headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(cfg.rate_limit_interval_ms)
+                interval = str(cfg.rate_limit_interval_ms)
+                headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = interval
                 headers["X-HubSpot-RateLimit-Max"] = str(cfg.ten_second_max)
                 headers["X-HubSpot-RateLimit-Remaining"] = str(
                     max(0, cfg.ten_second_max - len(self._window))
