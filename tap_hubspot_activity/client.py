@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+import threading
 import typing as t
 from functools import cached_property
 from http import HTTPStatus
@@ -429,9 +430,17 @@ class HubspotActivityStream(RESTStream[str | None]):
             delay = hint if hint is not None else min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)
             exception = yield delay
 
+    @cached_property
+    def stop_fetching(self) -> threading.Event:
+        """Set when the stream stops early: its fetch threads give up their retries."""
+        return threading.Event()
+
     @override
     def backoff_handler(self, details: t.Any) -> None:
         exception = details.get("exception")
+        if self.stop_fetching.is_set():
+            # The run is already failing; a background retry would only delay the exit.
+            raise exception
         self.logger.warning(
             "Retrying %s in %.1f s (attempt %d): %s",
             self.path,

@@ -20,6 +20,9 @@ DEFAULT_INTERVAL_SECONDS = 10.0
 # Leave this share of the rolling budget unused: other integrations share the app's
 # limit, and the window edges of client and server never line up exactly.
 HEADROOM = 0.1
+# A request counts in the server's window from when it arrives, a little after we send
+# it: hold each send in our window this much longer.
+WINDOW_SLACK = 0.05
 
 
 class DailyQuotaReserveError(FatalAPIError):
@@ -76,11 +79,12 @@ class RateLimitGovernor:
                     )
                     raise DailyQuotaReserveError(msg)
                 now = self._clock()
-                while self._sent and self._sent[0] <= now - self._interval:
+                window = self._interval * (1 + WINDOW_SLACK)
+                while self._sent and self._sent[0] <= now - window:
                     self._sent.popleft()
                 wait = self._paused_until - now
                 if wait <= 0 and len(self._sent) >= self.budget:
-                    wait = self._sent[0] + self._interval - now
+                    wait = self._sent[0] + window - now
                 if wait <= 0:
                     self._sent.append(now)
                     self.requests_sent += 1
@@ -128,10 +132,13 @@ def _int_header(headers: t.Mapping[str, str], name: str) -> int | None:
 class GovernedSession(requests.Session):
     """A requests session whose every send first waits for the governor's go."""
 
-    def __init__(self, governor: RateLimitGovernor) -> None:
+    def __init__(self, governor: RateLimitGovernor, *, pool_size: int = 10) -> None:
         """Share one governor (and one connection pool) across a portal's streams."""
         super().__init__()
         self.governor = governor
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # type: ignore[override]
         """Send once the governor allows it, and let it read the rate-limit headers."""

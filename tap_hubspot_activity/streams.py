@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import sys
 import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
@@ -34,6 +36,9 @@ MIN_WINDOW = dt.timedelta(minutes=1)
 # A window is sorted in memory before it is emitted; past this many records it is
 # split in two and fetched again, which keeps memory flat on dense portals.
 MAX_WINDOW_RECORDS = 20_000
+# Windows are sized for about this many events: big enough that the extra request at
+# each window edge is cheap, small enough that windows in flight stay light.
+TARGET_WINDOW_RECORDS = 3_000
 ONE_MS = dt.timedelta(milliseconds=1)
 
 
@@ -44,6 +49,35 @@ def _iso_ms(moment: dt.datetime) -> str:
 
 def _epoch_ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+class WindowPlanner:
+    """Cuts [start, end) into windows sized from the event density seen so far."""
+
+    def __init__(self, start: dt.datetime, end: dt.datetime) -> None:
+        """Begin with a week: a first guess, corrected by every closed window."""
+        self.next_start = start
+        self.end = end
+        self.size = INITIAL_WINDOW
+
+    def has_next(self) -> bool:
+        """Whether any of the range is still unplanned."""
+        return self.next_start < self.end
+
+    def take(self) -> tuple[dt.datetime, dt.datetime]:
+        """The next window to fetch."""
+        start = self.next_start
+        self.next_start = min(start + self.size, self.end)
+        return start, self.next_start
+
+    def learn(self, start: dt.datetime, end: dt.datetime, count: int) -> None:
+        """Aim the next windows at TARGET_WINDOW_RECORDS events each."""
+        if count == 0:
+            self.size = min(self.size * 2, MAX_WINDOW)
+            return
+        seconds_per_event = (end - start).total_seconds() / count
+        wanted = dt.timedelta(seconds=seconds_per_event * TARGET_WINDOW_RECORDS)
+        self.size = max(MIN_WINDOW, min(wanted, MAX_WINDOW))
 
 
 class UserPartitionedMixin:
@@ -96,34 +130,50 @@ class WindowedActivityStream(HubspotActivityStream):
             self.logger.info("%s: nothing to read, %s is not before %s", self.name, start, end)
             return
         self.logger.info("%s: reading events from %s to %s", self.name, start, end)
-        size = INITIAL_WINDOW
+        planner = WindowPlanner(start, end)
+        workers = int(self.config["max_concurrency"])
+        # Windows in flight, oldest first: fetched in parallel, emitted strictly in order.
+        pending: collections.deque[tuple[dt.datetime, dt.datetime, Future]] = collections.deque()
         total = 0
-        while start < end:
-            window_end = min(start + size, end)
-            batch = self.fetch_window(context, start, window_end)
-            if batch is None:
-                size = (window_end - start) / 2
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name)
+        try:
+            while pending or planner.has_next():
+                while planner.has_next() and len(pending) < workers:
+                    low, high = planner.take()
+                    pending.append((low, high, pool.submit(self.fetch_window, context, low, high)))
+                low, high, future = pending.popleft()
+                batch = future.result()
+                if batch is None:
+                    middle = low + (high - low) / 2
+                    self.logger.info(
+                        "%s: more than %d events in one window, splitting it at %s",
+                        self.name,
+                        MAX_WINDOW_RECORDS,
+                        middle,
+                    )
+                    pending.appendleft(
+                        (middle, high, pool.submit(self.fetch_window, context, middle, high))
+                    )
+                    pending.appendleft(
+                        (low, middle, pool.submit(self.fetch_window, context, low, middle))
+                    )
+                    planner.learn(low, high, MAX_WINDOW_RECORDS)
+                    continue
+                planner.learn(low, high, len(batch))
+                yield from batch
+                # Every record of the closed window has been processed by now.
+                self._write_state_message()
+                total += len(batch)
                 self.logger.info(
-                    "%s: more than %d events in one window, halving it to %s",
+                    "%s: %d events up to %s (%d this run)",
                     self.name,
-                    MAX_WINDOW_RECORDS,
-                    size,
+                    len(batch),
+                    format_timestamp(high),
+                    total,
                 )
-                continue
-            yield from batch
-            # Every record of the closed window has been processed by now.
-            self._write_state_message()
-            total += len(batch)
-            self.logger.info(
-                "%s: %d events up to %s (%d this run)",
-                self.name,
-                len(batch),
-                format_timestamp(window_end),
-                total,
-            )
-            start = window_end
-            if len(batch) < MAX_WINDOW_RECORDS // 4:
-                size = min(size * 2, MAX_WINDOW)
+        finally:
+            self.stop_fetching.set()
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def fetch_window(
         self,

@@ -37,6 +37,8 @@ if t.TYPE_CHECKING:
 API_VERSION_PATTERN = re.compile(r"^(v3|20\d\d-(03|09))$")
 DEFAULT_LOOKBACK_MINUTES = 15
 DEFAULT_DAILY_QUOTA_RESERVE = 10_000
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 32
 
 
 class TapHubspotActivity(Tap):
@@ -139,6 +141,15 @@ class TapHubspotActivity(Tap):
             description="Seconds to wait for one HubSpot response before retrying it.",
         ),
         th.Property(
+            "max_concurrency",
+            th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
+            default=DEFAULT_CONCURRENCY,
+            title="Maximum concurrency",
+            description="Time windows of the audit log and security history fetched in "
+            "parallel, all within the portal's rate limit; records are still emitted in "
+            "order. 1 reads sequentially.",
+        ),
+        th.Property(
             "daily_quota_reserve",
             th.IntegerType(minimum=0),
             default=DEFAULT_DAILY_QUOTA_RESERVE,
@@ -197,7 +208,7 @@ class TapHubspotActivity(Tap):
     @cached_property
     def session(self) -> GovernedSession:
         """The portal's HTTP session: one connection pool behind the governor."""
-        return GovernedSession(self.governor)
+        return GovernedSession(self.governor, pool_size=int(self.config["max_concurrency"]) + 2)
 
     @cached_property
     def portal_id(self) -> int:

@@ -82,7 +82,9 @@ def test_failed_request_does_not_advance_state_and_rerun_loses_nothing(fresh_emu
     # window, and a rerun from the last STATE completes the stream.
     fresh_emulator.configure(ten_second_max=100_000)
     recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=70)).isoformat()
-    config = tap_config(fresh_emulator, page_size=100, max_retry_seconds=2, start_date=recent)
+    config = tap_config(
+        fresh_emulator, page_size=100, max_retry_seconds=2, start_date=recent, max_concurrency=1
+    )
     fresh_emulator.inject_fault("502", count=1000, path="/activity/security", after=2)
     broken = run_tap(config, expect_error=True)
     assert "502" in str(broken.error)

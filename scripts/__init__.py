@@ -1,0 +1,1 @@
+"""Developer scripts: the embedded warehouse and the Meltano demo (`make demo`)."""
