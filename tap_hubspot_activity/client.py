@@ -26,6 +26,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.authenticators import BearerTokenAuthenticator
     from singer_sdk.helpers.types import Context
 
+    from tap_hubspot_activity.portals import Portal
+
 if sys.version_info >= (3, 12):
     from typing import override
 else:
@@ -144,11 +146,34 @@ class HubspotActivityStream(RESTStream[str | None]):
     replication_key = "occurredAt"
     # A 403 on this endpoint means "not in this portal's plan", not "bad token".
     skippable_when_forbidden: t.ClassVar[bool] = False
+    unavailable_hint: t.ClassVar[str] = ""
+
+    # Login and security history filter on one user at a time: a partition per user.
+    partition_by_user: t.ClassVar[bool] = False
+
+    @override
+    @property
+    def partitions(self) -> list[dict] | None:
+        portals = (
+            [portal.context for portal in self._tap.portals.values()]  # type: ignore[attr-defined]
+            if self._tap.multi_portal  # type: ignore[attr-defined]
+            else [{}]
+        )
+        user_ids = self.config.get("user_ids") if self.partition_by_user else None
+        users = [{"userId": int(user_id)} for user_id in user_ids] if user_ids else [{}]
+        contexts = [{**portal, **user} for portal in portals for user in users]
+        return None if contexts == [{}] else contexts
+
+    def portal_for(self, context: Context | None) -> Portal:
+        """The portal a partition context belongs to."""
+        portals: dict[str | None, Portal] = self._tap.portals  # type: ignore[attr-defined]
+        label = context.get("portal") if context else None
+        return portals[label] if label in portals else next(iter(portals.values()))
 
     @override
     @property
     def url_base(self) -> str:
-        return str(self.config["api_url"]).rstrip("/")
+        return self.portal_for(None).api_url
 
     @property
     def path(self) -> str:  # type: ignore[override]
@@ -156,14 +181,45 @@ class HubspotActivityStream(RESTStream[str | None]):
         return f"/account-info/{self.config['api_version']}/activity/{self.endpoint}"
 
     @override
+    def get_url(self, context: Context | None) -> str:
+        return f"{self.portal_for(context).api_url}{self.path}"
+
+    @override
     @property
     def authenticator(self) -> BearerTokenAuthenticator | HubspotOAuthAuthenticator:
-        return self._tap.authenticator  # type: ignore[attr-defined,no-any-return]
+        return self.portal_for(None).authenticator
 
     @override
     @property
     def requests_session(self) -> requests.Session:
-        return self._tap.session  # type: ignore[attr-defined,no-any-return]
+        return self.portal_for(None).session
+
+    @override
+    def build_prepared_request(self, *args: t.Any, **kwargs: t.Any) -> requests.PreparedRequest:
+        # Credentials are the portal's, added per request in _request.
+        request = requests.Request(*args, **kwargs)
+        request.headers.setdefault("User-Agent", self.user_agent)
+        return request.prepare()
+
+    @override
+    def _request(
+        self,
+        prepared_request: requests.PreparedRequest,
+        context: Context | None,
+    ) -> requests.Response:
+        portal = self.portal_for(context)
+        portal.authenticator(prepared_request)
+        response = portal.session.send(
+            prepared_request,
+            timeout=self.timeout,
+            allow_redirects=self.allow_redirects,
+        )
+        vars(response)["hubspot_portal"] = portal
+        self._write_request_duration_log(
+            endpoint=self.path, response=response, context=context, extra_tags=None
+        )
+        self.validate_response(response)
+        return response
 
     @override
     @property
@@ -207,8 +263,37 @@ class HubspotActivityStream(RESTStream[str | None]):
 
     @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        row["portalId"] = self._tap.portal_id  # type: ignore[attr-defined]
+        row["portalId"] = self.portal_for(context).portal_id(self.fetch_portal_id)
         return row
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        portal = self.portal_for(context)
+        if portal.failure:
+            self.logger.warning("%s: skipping %s, which already failed", self.name, portal.name)
+            return
+        try:
+            portal.portal_id(self.fetch_portal_id)
+            yield from self.extract(context)
+        except StreamUnavailableError as exc:
+            self.logger.warning(
+                "Skipping %s for %s: %s. %s", self.name, portal.name, exc, self.unavailable_hint
+            )
+        except (FatalAPIError, RetriableAPIError) as exc:
+            if not self._tap.multi_portal:  # type: ignore[attr-defined]
+                raise
+            # One portal's revoked token or used-up quota must not stop the others.
+            portal.failure = self.redact(str(exc))
+            self.logger.error(  # noqa: TRY400 - the message is the whole story
+                "%s failed on %s: %s. The other portals go on.",
+                portal.name,
+                self.name,
+                portal.failure,
+            )
+
+    def extract(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        """The stream's records for one partition, each stamped with `occurredAt`."""
+        raise NotImplementedError
 
     def stamp(self, record: object) -> dict | None:
         """Add `occurredAt` to a raw record; log and return None for an unusable one."""
@@ -292,20 +377,14 @@ class HubspotActivityStream(RESTStream[str | None]):
         super().log_sync_costs()
         # The SDK calls this for every stream once the sync is over; the last one reports.
         if self.name == list(self._tap.streams)[-1]:
-            self._tap.log_governor_summary()  # type: ignore[attr-defined]
+            self._tap.finish_run()  # type: ignore[attr-defined]
 
     # Errors
 
     def redact(self, text: str) -> str:
-        """Remove every configured secret from text meant for a log or an error."""
-        for key in ("access_token", "client_secret", "refresh_token"):
-            secret = self.config.get(key)
-            if secret:
-                text = text.replace(str(secret), "***")
-        authenticator = self.authenticator
-        live_token = getattr(authenticator, "access_token", None)
-        if isinstance(live_token, str) and live_token:
-            text = text.replace(live_token, "***")
+        """Remove every secret of the run from text meant for a log or an error."""
+        for secret in self._tap.secrets():  # type: ignore[attr-defined]
+            text = text.replace(secret, "***")
         return text
 
     def _describe(self, response: requests.Response, detail: str | None = None) -> str:
@@ -355,6 +434,7 @@ class HubspotActivityStream(RESTStream[str | None]):
     ) -> Exception:
         """The exception a failed response calls for: retry, skip the stream, or stop."""
         status = response.status_code
+        portal = vars(response).get("hubspot_portal") or self.portal_for(None)
         category = str(body.get("category") or body.get("errorType") or "")
         message = self._describe(response)
         retry_after = _retry_after_seconds(response)
@@ -369,12 +449,12 @@ class HubspotActivityStream(RESTStream[str | None]):
                     "record is saved: run again after the reset."
                 )
             # Hold the whole portal, not just this request, for the rest of the window.
-            self._tap.governor.pause(  # type: ignore[attr-defined]
+            portal.governor.pause(
                 retry_after if retry_after is not None else RATE_LIMIT_WINDOW_SECONDS
             )
             return RetryableHubspotError(message, response, wait_seconds=0)
         if status == HTTPStatus.UNAUTHORIZED:
-            authenticator = self.authenticator
+            authenticator = portal.authenticator
             if isinstance(authenticator, HubspotOAuthAuthenticator) and (
                 authenticator.expire_once()
             ):
@@ -459,18 +539,19 @@ class HubspotActivityStream(RESTStream[str | None]):
 
     # Account details
 
-    def fetch_portal_id(self) -> int:
+    def fetch_portal_id(self, portal: Portal) -> int:
         """Read the portal id from GET /account-info/v3/details (with retries)."""
         request = self.build_prepared_request(
             method="GET",
-            url=f"{self.url_base}/account-info/v3/details",
+            url=f"{portal.api_url}/account-info/v3/details",
             headers=self.http_headers,
         )
-        response = self.request_decorator(self._request)(request, None)
+        response = self.request_decorator(self._request)(request, portal.context)
         portal_id = response_body(response).get("portalId")
-        if not isinstance(portal_id, int):
+        if not isinstance(portal_id, int) or isinstance(portal_id, bool):
             msg = "HubSpot's /account-info/v3/details answer has no integer portalId"
             raise HubspotAPIError(msg)
+        self.logger.info("Extracting HubSpot portal %s (%s)", portal_id, portal.name)
         return portal_id
 
 

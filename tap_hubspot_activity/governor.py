@@ -23,6 +23,7 @@ HEADROOM = 0.1
 # A request counts in the server's window from when it arrives, a little after we send
 # it: hold each send in our window this much longer.
 WINDOW_SLACK = 0.05
+DAILY_RESET_JUMP = 100
 
 
 class DailyQuotaReserveError(FatalAPIError):
@@ -56,6 +57,7 @@ class RateLimitGovernor:
         self._paused_until = 0.0
         self.daily_remaining: int | None = None
         self.requests_sent = 0
+        self._in_flight = 0
         self.seconds_waited = 0.0
 
     @property
@@ -88,6 +90,7 @@ class RateLimitGovernor:
                 if wait <= 0:
                     self._sent.append(now)
                     self.requests_sent += 1
+                    self._in_flight += 1
                     if self.daily_remaining is not None:
                         # Count our own call now, so parallel threads cannot overshoot.
                         self.daily_remaining -= 1
@@ -107,7 +110,15 @@ class RateLimitGovernor:
                 self._max_requests = maximum
             if interval_ms:
                 self._interval = interval_ms / 1000
-            if daily_remaining is not None:
+            self._in_flight = max(0, self._in_flight - 1)
+            # Requests overtake each other on the way, so an answer may report more calls
+            # left than we know remain: keep the lower figure, unless the jump is too big
+            # to be reordering (the quota reset at midnight).
+            if daily_remaining is not None and (
+                self.daily_remaining is None
+                or daily_remaining < self.daily_remaining
+                or daily_remaining > self.daily_remaining + self._in_flight + DAILY_RESET_JUMP
+            ):
                 self.daily_remaining = daily_remaining
             if remaining is not None and remaining <= self._max_requests * HEADROOM / 2:
                 # Someone else is spending this app's budget too: let the window roll.

@@ -14,7 +14,6 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from tap_hubspot_activity import schemas
 from tap_hubspot_activity.client import (
     HubspotActivityStream,
-    StreamUnavailableError,
     format_timestamp,
 )
 
@@ -80,18 +79,6 @@ class WindowPlanner:
         self.size = max(MIN_WINDOW, min(wanted, MAX_WINDOW))
 
 
-class UserPartitionedMixin:
-    """Endpoints whose user filter takes one user: one partition per configured user."""
-
-    config: t.Mapping[str, t.Any]
-
-    @property
-    def partitions(self) -> list[dict] | None:
-        """One context per `user_ids` entry, or None to read every user."""
-        user_ids = self.config.get("user_ids")
-        return [{"userId": int(user_id)} for user_id in user_ids] if user_ids else None
-
-
 class WindowedActivityStream(HubspotActivityStream):
     """An endpoint with a server-side time filter, read in closed time windows.
 
@@ -124,7 +111,7 @@ class WindowedActivityStream(HubspotActivityStream):
         return params
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+    def extract(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         start, end = self.sync_bounds(context)
         if start >= end:
             self.logger.info("%s: nothing to read, %s is not before %s", self.name, start, end)
@@ -195,7 +182,7 @@ class WindowedActivityStream(HubspotActivityStream):
         return sorted(by_id.values(), key=lambda record: (record["occurredAt"], record["id"]))
 
 
-class LoginActivityStream(UserPartitionedMixin, HubspotActivityStream):
+class LoginActivityStream(HubspotActivityStream):
     """Login history (the last 90 days).
 
     https://developers.hubspot.com/docs/api/settings/account-activity-api
@@ -212,9 +199,10 @@ class LoginActivityStream(UserPartitionedMixin, HubspotActivityStream):
     timestamp_field = "loginAt"
     schema = StreamSchema(SCHEMAS)
     is_sorted = False
+    partition_by_user = True
 
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+    def extract(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         start, end = self.sync_bounds(context)
         low, high = format_timestamp(start), format_timestamp(end)
         # Newest-first is proven by a descent and no ascent among the records seen.
@@ -251,6 +239,9 @@ class AuditLogsStream(WindowedActivityStream):
     endpoint = "audit-logs"
     schema = StreamSchema(SCHEMAS)
     skippable_when_forbidden = True
+    unavailable_hint = (
+        "The centralized audit log needs HubSpot Enterprise; the other streams still sync."
+    )
 
     @override
     def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
@@ -267,19 +258,8 @@ class AuditLogsStream(WindowedActivityStream):
             params["actingUserId"] = [int(user_id) for user_id in self.config["user_ids"]]
         return params
 
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        try:
-            yield from super().get_records(context)
-        except StreamUnavailableError as exc:
-            self.logger.warning(
-                "Skipping audit_logs: %s. The centralized audit log needs HubSpot Enterprise; "
-                "the other streams still sync.",
-                exc,
-            )
 
-
-class SecurityActivityStream(UserPartitionedMixin, WindowedActivityStream):
+class SecurityActivityStream(WindowedActivityStream):
     """Security history, filtered by fromTimestamp/toTimestamp (epoch milliseconds).
 
     https://developers.hubspot.com/docs/api/settings/account-activity-api
@@ -289,6 +269,7 @@ class SecurityActivityStream(UserPartitionedMixin, WindowedActivityStream):
     endpoint = "security"
     timestamp_field = "createdAt"
     schema = StreamSchema(SCHEMAS)
+    partition_by_user = True
 
     @override
     def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:

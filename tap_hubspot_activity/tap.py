@@ -5,20 +5,17 @@ from __future__ import annotations
 import ipaddress
 import re
 import sys
-import threading
 import typing as t
 from functools import cached_property
 from urllib.parse import urlsplit
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
-from tap_hubspot_activity.auth import HubspotOAuthAuthenticator
-from tap_hubspot_activity.client import MAX_PAGE_SIZE, parse_datetime_setting
-from tap_hubspot_activity.governor import GovernedSession, RateLimitGovernor
+from tap_hubspot_activity.client import MAX_PAGE_SIZE, HubspotAPIError, parse_datetime_setting
+from tap_hubspot_activity.portals import CREDENTIAL_KEYS, Portal, build_portals, portal_entries
 from tap_hubspot_activity.streams import (
     AuditLogsStream,
     LoginActivityStream,
@@ -39,6 +36,10 @@ DEFAULT_LOOKBACK_MINUTES = 15
 DEFAULT_DAILY_QUOTA_RESERVE = 10_000
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
+
+
+class PortalsFailedError(HubspotAPIError):
+    """Some portals of a multi-portal run failed; the message names them and why."""
 
 
 class TapHubspotActivity(Tap):
@@ -79,6 +80,28 @@ class TapHubspotActivity(Tap):
             title="OAuth refresh token",
             description="Refresh token of the portal's app installation; access tokens are "
             "refreshed through {api_url}/oauth/v1/token before they expire and once on a 401.",
+        ),
+        th.Property(
+            "portals",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("label", th.StringType, required=True),
+                    th.Property("access_token", th.StringType, secret=True),
+                    th.Property("access_token_env", th.StringType),
+                    th.Property("client_id", th.StringType),
+                    th.Property("client_secret", th.StringType, secret=True),
+                    th.Property("client_secret_env", th.StringType),
+                    th.Property("refresh_token", th.StringType, secret=True),
+                    th.Property("refresh_token_env", th.StringType),
+                    th.Property("api_url", th.StringType),
+                )
+            ),
+            title="Portals",
+            description="Several HubSpot portals in one run, each a partition of every "
+            "stream with its own bookmarks and rate limit: a list of {label, access_token "
+            "or client_id/client_secret/refresh_token, optional api_url}. Any credential "
+            "can instead name an environment variable: access_token_env, client_secret_env, "
+            "refresh_token_env. Replaces the top-level credentials.",
         ),
         th.Property(
             "start_date",
@@ -173,7 +196,6 @@ class TapHubspotActivity(Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Create the tap and check the settings that JSON Schema cannot."""
         super().__init__(*args, **kwargs)
-        self._portal_lock = threading.Lock()
         if kwargs.get("validate_config", True):
             errors = settings_errors(self.config)
             if errors:
@@ -189,47 +211,41 @@ class TapHubspotActivity(Tap):
         ]
 
     @cached_property
-    def authenticator(self) -> BearerTokenAuthenticator | HubspotOAuthAuthenticator:
-        """One authenticator for every stream, so OAuth tokens are refreshed once."""
-        if self.config.get("access_token"):
-            return BearerTokenAuthenticator(token=self.config["access_token"])
-        return HubspotOAuthAuthenticator(
-            auth_endpoint=f"{str(self.config['api_url']).rstrip('/')}/oauth/v1/token",
-            client_id=self.config["client_id"],
-            client_secret=self.config["client_secret"],
-            refresh_token=self.config["refresh_token"],
-        )
+    def portals(self) -> dict[str | None, Portal]:
+        """The portals of this run by label (None: the single portal of the top settings)."""
+        return {portal.label: portal for portal in build_portals(self.config)}
 
-    @cached_property
-    def governor(self) -> RateLimitGovernor:
-        """The portal's rate-limit governor, shared by every stream and thread."""
-        return RateLimitGovernor(daily_quota_reserve=int(self.config["daily_quota_reserve"]))
+    @property
+    def multi_portal(self) -> bool:
+        """Whether the `portals` setting is in use: each portal is then a partition."""
+        return bool(self.config.get("portals"))
 
-    @cached_property
-    def session(self) -> GovernedSession:
-        """The portal's HTTP session: one connection pool behind the governor."""
-        return GovernedSession(self.governor, pool_size=int(self.config["max_concurrency"]) + 2)
+    def secrets(self) -> list[str]:
+        """Every secret value of the run, for redaction."""
+        return [secret for portal in self.portals.values() for secret in portal.secrets()]
 
-    @cached_property
-    def portal_id(self) -> int:
-        """The portal's id, read once per run from /account-info/v3/details."""
-        with self._portal_lock:
-            stream = t.cast("LoginActivityStream", self.streams["login_activity"])
-            portal_id = stream.fetch_portal_id()
-        self.logger.info("Extracting HubSpot portal %s", portal_id)
-        return portal_id
-
-    def log_governor_summary(self) -> None:
-        """One line on what rate limiting cost this run."""
-        governor = self.governor
-        self.logger.info(
-            "Rate-limit governor: %d requests sent, %.1f s spent waiting for the rolling limit%s",
-            governor.requests_sent,
-            governor.seconds_waited,
-            ""
-            if governor.daily_remaining is None
-            else f", {governor.daily_remaining} calls left today",
-        )
+    def finish_run(self) -> None:
+        """Report what rate limiting cost, then fail the run if any portal failed."""
+        for portal in self.portals.values():
+            governor = portal.governor
+            self.logger.info(
+                "Rate-limit governor of %s: %d requests sent, %.1f s spent waiting for the "
+                "rolling limit%s",
+                portal.name,
+                governor.requests_sent,
+                governor.seconds_waited,
+                ""
+                if governor.daily_remaining is None
+                else f", {governor.daily_remaining} calls left today",
+            )
+        failed = [portal for portal in self.portals.values() if portal.failure]
+        if failed:
+            details = "; ".join(f"{portal.name}: {portal.failure}" for portal in failed)
+            msg = (
+                f"{len(failed)} of {len(self.portals)} portals failed, the others completed "
+                f"and kept their state. {details}"
+            )
+            raise PortalsFailedError(msg)
 
     @classmethod
     @override
@@ -248,26 +264,54 @@ def settings_errors(config: t.Mapping[str, t.Any]) -> list[str]:
 
 
 def _credential_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    if config.get("portals"):
+        if any(config.get(key) for key in CREDENTIAL_KEYS):
+            return ["Set credentials inside each of portals, not at the top level as well."]
+        errors = []
+        labels = [entry.get("label") for entry in config["portals"]]
+        if len(set(labels)) != len(labels):
+            errors.append("portals: every label must be unique.")
+        for entry in portal_entries(config):
+            where = f"portals[{entry['label']}]"
+            errors.extend(_one_portal_errors(entry["credentials"], where))
+            errors.extend(_url_errors(entry["api_url"], f"{where}.api_url"))
+        return errors
+    return _one_portal_errors(
+        {key: config[key] for key in CREDENTIAL_KEYS if config.get(key)}, "settings"
+    )
+
+
+def _one_portal_errors(credentials: t.Mapping[str, str], where: str) -> list[str]:
     oauth_keys = ("client_id", "client_secret", "refresh_token")
-    given_oauth = [key for key in oauth_keys if config.get(key)]
-    if config.get("access_token") and given_oauth:
+    given_oauth = [key for key in oauth_keys if credentials.get(key)]
+    if credentials.get("access_token") and given_oauth:
         return [
             (
-                "Set either access_token or the OAuth settings (client_id, client_secret, "
-                f"refresh_token), not both; found access_token and {', '.join(given_oauth)}."
+                f"{where}: set either access_token or the OAuth settings (client_id, "
+                f"client_secret, refresh_token), not both; found access_token and "
+                f"{', '.join(given_oauth)}."
             )
         ]
-    if config.get("access_token"):
+    if credentials.get("access_token"):
         return []
     if not given_oauth:
         return [
             (
-                "No credentials: set access_token (a private app token), or client_id, "
-                "client_secret and refresh_token."
+                f"{where}: no credentials: set access_token (a private app token), or "
+                "client_id, client_secret and refresh_token (or their _env variables)."
             )
         ]
     missing = [key for key in oauth_keys if key not in given_oauth]
-    return [f"OAuth needs all three settings; missing {', '.join(missing)}."] if missing else []
+    return (
+        [
+            (
+                f"{where}: OAuth needs all three of client_id, client_secret, refresh_token; "
+                f"missing {', '.join(missing)}."
+            )
+        ]
+        if missing
+        else []
+    )
 
 
 def _date_errors(config: t.Mapping[str, t.Any]) -> list[str]:
@@ -293,15 +337,19 @@ def _endpoint_errors(config: t.Mapping[str, t.Any]) -> list[str]:
         errors.append(
             f"api_version {api_version!r} is unknown: use v3 or a date version such as 2026-03."
         )
-    api_url = str(config.get("api_url", ""))
+    errors.extend(_url_errors(str(config.get("api_url", "")), "api_url"))
+    return errors
+
+
+def _url_errors(api_url: str, setting: str) -> list[str]:
     parts = urlsplit(api_url)
     if parts.scheme not in {"https", "http"} or not parts.hostname:
-        errors.append(f"api_url {api_url!r} is not an http(s) URL.")
-    elif parts.scheme == "http" and not _is_loopback(parts.hostname):
-        errors.append(
-            f"api_url {api_url!r} must use https: plain http is allowed for loopback hosts only."
-        )
-    return errors
+        return [f"{setting} {api_url!r} is not an http(s) URL."]
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        return [
+            f"{setting} {api_url!r} must use https: plain http is allowed for loopback hosts only."
+        ]
+    return []
 
 
 def _is_loopback(hostname: str) -> bool:
