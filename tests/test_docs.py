@@ -1,0 +1,40 @@
+"""The README and meltano.yml describe the settings the tap really has."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from tap_hubspot_activity.tap import TapHubspotActivity
+
+ROOT = Path(__file__).resolve().parent.parent
+TAP_SETTINGS = list(TapHubspotActivity.config_jsonschema["properties"])
+SECRETS = {"access_token", "client_secret", "refresh_token"}
+
+
+def test_readme_settings_table_matches_about():
+    readme = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| (\w+) \| False \| [^|]* \| (.*) \|$", readme, re.MULTILINE))
+    for name in TAP_SETTINGS:
+        description = TapHubspotActivity.config_jsonschema["properties"][name]["description"]
+        assert rows.get(name) == description, name
+
+
+def test_meltano_declares_every_setting_with_secrets_sensitive():
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    extractor = next(
+        p for p in project["plugins"]["extractors"] if p["name"] == "tap-hubspot-activity"
+    )
+    declared = {setting["name"]: setting for setting in extractor["settings"]}
+    assert set(TAP_SETTINGS) <= set(declared)
+    for name in TAP_SETTINGS:
+        assert "kind" in declared[name], name
+        assert bool(declared[name].get("sensitive")) == (name in SECRETS), name
+
+
+def test_env_example_lists_every_setting():
+    example = (ROOT / ".env.example").read_text()
+    for name in TAP_SETTINGS:
+        assert f"TAP_HUBSPOT_ACTIVITY_{name.upper()}" in example, name
