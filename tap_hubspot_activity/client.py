@@ -19,9 +19,10 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_hubspot_activity.auth import HubspotOAuthAuthenticator
+from tap_hubspot_activity.fanout import CHECKPOINT, FanOut
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable
+    from collections.abc import Callable, Generator, Iterable, Iterator
 
     from singer_sdk.authenticators import BearerTokenAuthenticator
     from singer_sdk.helpers.types import Context
@@ -269,12 +270,16 @@ class HubspotActivityStream(RESTStream[str | None]):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         portal = self.portal_for(context)
-        if portal.failure:
-            self.logger.warning("%s: skipping %s, which already failed", self.name, portal.name)
-            return
         try:
-            portal.portal_id(self.fetch_portal_id)
-            yield from self.extract(context)
+            if portal.failure:
+                self.logger.warning("%s: skipping %s, which failed earlier", self.name, portal.name)
+                return
+            for item in self._items(context):
+                if item is CHECKPOINT:
+                    # Every record before it has been processed by the SDK by now.
+                    self._write_state_message()
+                else:
+                    yield item
         except StreamUnavailableError as exc:
             self.logger.warning(
                 "Skipping %s for %s: %s. %s", self.name, portal.name, exc, self.unavailable_hint
@@ -290,9 +295,37 @@ class HubspotActivityStream(RESTStream[str | None]):
                 self.name,
                 portal.failure,
             )
+        finally:
+            partitions = self.partitions
+            if self._fanout is not None and partitions and context == partitions[-1]:
+                self._fanout.close()
+                self._fanout = None
 
-    def extract(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        """The stream's records for one partition, each stamped with `occurredAt`."""
+    def _items(self, context: Context | None) -> Iterator[t.Any]:
+        """The partition's records and checkpoints: read here, or by the portal fan-out."""
+        contexts = [
+            partition
+            for partition in self.partitions or []
+            if not self.portal_for(partition).failure
+        ]
+        parallel = int(self.config["max_parallel_portals"])
+        if self._tap.multi_portal and parallel > 1 and len(contexts) > 1:  # type: ignore[attr-defined]
+            if self._fanout is None:
+                # Create every partition's state entry here, before threads read them.
+                for partition in contexts:
+                    self.get_context_state(partition)
+                self._fanout = FanOut(self._extract_partition, contexts, parallel)
+            return self._fanout.replay(context or {})
+        return self._extract_partition(context)
+
+    _fanout: FanOut | None = None
+
+    def _extract_partition(self, context: Context | None) -> Iterator[t.Any]:
+        self.portal_for(context).portal_id(self.fetch_portal_id)
+        yield from self.extract(context)
+
+    def extract(self, context: Context | None) -> Iterable[t.Any]:
+        """The stream's records for one partition (with `occurredAt`), and CHECKPOINTs."""
         raise NotImplementedError
 
     def stamp(self, record: object) -> dict | None:
@@ -360,6 +393,10 @@ class HubspotActivityStream(RESTStream[str | None]):
         configured = self.config.get("start_date")
         floor = parse_datetime_setting(configured) if configured else DEFAULT_START
         starting = self.get_starting_timestamp(context)
+        if starting is None:
+            # A portal read ahead by the fan-out: the SDK has not opened its partition yet.
+            bookmark = self.get_context_state(context).get("replication_key_value")
+            starting = dt.datetime.fromisoformat(bookmark) if bookmark else None
         start = floor
         if starting is not None:
             lookback = dt.timedelta(minutes=int(self.config["lookback_minutes"]))
@@ -511,14 +548,15 @@ class HubspotActivityStream(RESTStream[str | None]):
             exception = yield delay
 
     @cached_property
-    def stop_fetching(self) -> threading.Event:
-        """Set when the stream stops early: its fetch threads give up their retries."""
-        return threading.Event()
+    def fetch_abandoned(self) -> threading.local:
+        """Per fetch thread: `.event`, set once nobody waits for the thread's result."""
+        return threading.local()
 
     @override
     def backoff_handler(self, details: t.Any) -> None:
         exception = details.get("exception")
-        if self.stop_fetching.is_set():
+        abandoned = getattr(self.fetch_abandoned, "event", None)
+        if abandoned is not None and abandoned.is_set():
             # The run is already failing; a background retry would only delay the exit.
             raise exception
         self.logger.warning(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import sys
+import threading
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import resources
@@ -16,6 +17,7 @@ from tap_hubspot_activity.client import (
     HubspotActivityStream,
     format_timestamp,
 )
+from tap_hubspot_activity.fanout import CHECKPOINT
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -111,7 +113,7 @@ class WindowedActivityStream(HubspotActivityStream):
         return params
 
     @override
-    def extract(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+    def extract(self, context: Context | None) -> Iterable[t.Any]:
         start, end = self.sync_bounds(context)
         if start >= end:
             self.logger.info("%s: nothing to read, %s is not before %s", self.name, start, end)
@@ -122,12 +124,17 @@ class WindowedActivityStream(HubspotActivityStream):
         # Windows in flight, oldest first: fetched in parallel, emitted strictly in order.
         pending: collections.deque[tuple[dt.datetime, dt.datetime, Future]] = collections.deque()
         total = 0
+        stop = threading.Event()
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name)
+
+        def submit(low: dt.datetime, high: dt.datetime) -> Future:
+            return pool.submit(self.fetch_window, context, low, high, stop)
+
         try:
             while pending or planner.has_next():
                 while planner.has_next() and len(pending) < workers:
                     low, high = planner.take()
-                    pending.append((low, high, pool.submit(self.fetch_window, context, low, high)))
+                    pending.append((low, high, submit(low, high)))
                 low, high, future = pending.popleft()
                 batch = future.result()
                 if batch is None:
@@ -138,18 +145,13 @@ class WindowedActivityStream(HubspotActivityStream):
                         MAX_WINDOW_RECORDS,
                         middle,
                     )
-                    pending.appendleft(
-                        (middle, high, pool.submit(self.fetch_window, context, middle, high))
-                    )
-                    pending.appendleft(
-                        (low, middle, pool.submit(self.fetch_window, context, low, middle))
-                    )
+                    pending.appendleft((middle, high, submit(middle, high)))
+                    pending.appendleft((low, middle, submit(low, middle)))
                     planner.learn(low, high, MAX_WINDOW_RECORDS)
                     continue
                 planner.learn(low, high, len(batch))
                 yield from batch
-                # Every record of the closed window has been processed by now.
-                self._write_state_message()
+                yield CHECKPOINT
                 total += len(batch)
                 self.logger.info(
                     "%s: %d events up to %s (%d this run)",
@@ -159,7 +161,7 @@ class WindowedActivityStream(HubspotActivityStream):
                     total,
                 )
         finally:
-            self.stop_fetching.set()
+            stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
 
     def fetch_window(
@@ -167,8 +169,13 @@ class WindowedActivityStream(HubspotActivityStream):
         context: Context | None,
         start: dt.datetime,
         end: dt.datetime,
+        stop: threading.Event | None = None,
     ) -> list[dict[str, t.Any]] | None:
-        """All events in [start, end), sorted; None when the window is too dense to hold."""
+        """All events in [start, end), sorted; None when the window is too dense to hold.
+
+        `stop` is set when the window is no longer wanted: its retries then give up.
+        """
+        self.fetch_abandoned.event = stop
         low, high = format_timestamp(start), format_timestamp(end)
         window_context = {**(context or {}), "window_start": low, "window_end": high}
         by_id: dict[str, dict[str, t.Any]] = {}
@@ -202,7 +209,7 @@ class LoginActivityStream(HubspotActivityStream):
     partition_by_user = True
 
     @override
-    def extract(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+    def extract(self, context: Context | None) -> Iterable[t.Any]:
         start, end = self.sync_bounds(context)
         low, high = format_timestamp(start), format_timestamp(end)
         # Newest-first is proven by a descent and no ascent among the records seen.

@@ -35,6 +35,7 @@ API_VERSION_PATTERN = re.compile(r"^(v3|20\d\d-(03|09))$")
 DEFAULT_LOOKBACK_MINUTES = 15
 DEFAULT_DAILY_QUOTA_RESERVE = 10_000
 DEFAULT_CONCURRENCY = 8
+DEFAULT_PARALLEL_PORTALS = 4
 MAX_CONCURRENCY = 32
 
 
@@ -171,6 +172,14 @@ class TapHubspotActivity(Tap):
             description="Time windows of the audit log and security history fetched in "
             "parallel, all within the portal's rate limit; records are still emitted in "
             "order. 1 reads sequentially.",
+        ),
+        th.Property(
+            "max_parallel_portals",
+            th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
+            default=DEFAULT_PARALLEL_PORTALS,
+            title="Maximum parallel portals",
+            description="With several portals, how many are read at the same time (each "
+            "within its own rate limit); the others wait their turn.",
         ),
         th.Property(
             "daily_quota_reserve",
