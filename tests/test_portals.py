@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -52,8 +54,9 @@ def _bookmarks(state, stream):
     return {p["context"]["portal"]: p.get("replication_key_value") for p in partitions}
 
 
-def test_each_portal_reconciles_and_keeps_its_own_bookmark(three_portals):
-    run = run_tap(_config(three_portals))
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_each_portal_reconciles_and_keeps_its_own_bookmark(three_portals, parallel):
+    run = run_tap(_config(three_portals, max_parallel_portals=parallel))
     for stream in STREAMS:
         got = _by_portal(run, stream)
         for label, emulator in three_portals.items():
@@ -67,6 +70,25 @@ def test_each_portal_reconciles_and_keeps_its_own_bookmark(three_portals):
             assert bookmarks[label] == newest
     for emulator in three_portals.values():
         assert emulator.stats()["requests"].get("/account-info/v3/details 200") == 1
+
+
+@pytest.mark.parametrize(("parallel", "expected_peak"), [(1, 1), (3, 3)])
+def test_portals_are_read_at_the_same_time(parallel, expected_peak):
+    # Three labels on one emulator, one request at a time within each portal: any overlap
+    # the emulator sees comes from portals running side by side.
+    modes = {**SMALL_PORTAL, "latency_ms": 100.0}
+    with HubSpotEmulator(EmulatorConfig(seed=66, **modes)) as emulator:
+        portals = [
+            {"label": label, "access_token": TOKEN, "api_url": emulator.url}
+            for label in ("a", "b", "c")
+        ]
+        recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=65)).isoformat()
+        config = tap_config(
+            emulator, portals=portals, max_concurrency=1, page_size=200, start_date=recent
+        )
+        del config["access_token"]
+        run_tap({**config, "max_parallel_portals": parallel})
+        assert emulator.stats()["peak_concurrency"] == expected_peak
 
 
 def test_incremental_run_reads_only_the_portal_that_changed(three_portals):
