@@ -1,7 +1,8 @@
 # tap-hubspot-activity: developer entry points.
 #   make install   venv + dev dependencies + the Meltano plugins the tests and demo use
 #   make test      the whole pytest suite (includes the end-to-end Meltano pipeline test)
-#   make demo      emulator (or real portal) -> meltano run -> PostgreSQL, then a summary
+#   make demo      emulator (or real portal) -> meltano run -> PostgreSQL -> dbt build,
+#                  then a summary and what the detections found
 #   make warehouse / warehouse-stop   the embedded PostgreSQL of the demo, for psql or a BI tool
 #   make clean-demo   forget the demo's warehouse, bookmarks and counts
 
@@ -10,9 +11,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 MELTANO := $(BIN)/meltano
 
-# Only the plugins the tests and the demo run; target-snowflake and target-jsonl are
-# installed on demand: $(MELTANO) install loader target-snowflake
-PLUGINS := tap-hubspot-activity target-postgres
+# Only the plugins the tests and the demo run (dbt-postgres: the dbt project in
+# transform/); target-snowflake and target-jsonl are installed on demand:
+# $(MELTANO) install loader target-snowflake
+PLUGINS := tap-hubspot-activity target-postgres dbt-postgres
 
 VENV_STAMP := $(VENV)/.install-stamp
 PLUGINS_STAMP := .meltano/.plugins-stamp
@@ -51,3 +53,31 @@ clean-demo: $(VENV_STAMP)
 	-$(BIN)/python -m scripts.warehouse stop
 	-$(MELTANO) state clear --force dev:tap-hubspot-activity-to-target-postgres:emulator
 	rm -rf .demo
+
+# Apache Airflow for orchestrate/airflow/dags, in its own virtualenv: its pins conflict
+# with Meltano's, and the DAGs only run meltano as a command. The official constraints
+# file is on GitHub, so orchestrate/airflow/constraints.txt pins every package instead.
+#   make airflow-install   .venv-airflow (idempotent; redone when the pins change)
+#   make test-airflow      load the DAGs with Airflow, run DAG tasks against the emulator
+AIRFLOW_VERSION := 3.3.2
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_CONSTRAINTS := orchestrate/airflow/constraints.txt
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.install-stamp
+
+.PHONY: airflow-install test-airflow
+
+airflow-install: $(AIRFLOW_STAMP)
+
+$(AIRFLOW_VENV)/bin/python:
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	echo '*' > $(AIRFLOW_VENV)/.gitignore
+
+$(AIRFLOW_STAMP): $(AIRFLOW_CONSTRAINTS) | $(AIRFLOW_VENV)/bin/python
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" \
+		--constraint $(AIRFLOW_CONSTRAINTS)
+	touch $@
+
+# AIRFLOW_TEST_REQUIRED: fail, never skip, when .venv-airflow is missing.
+test-airflow: install airflow-install
+	AIRFLOW_TEST_REQUIRED=1 $(BIN)/python -m pytest tests/test_airflow.py

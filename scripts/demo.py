@@ -11,6 +11,10 @@ Emulator data never mixes with a real portal's: it goes to its own schema
 (hubspot_activity_emulator, unless TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA says
 otherwise) under its own Meltano state id (...:emulator), so adding a token later
 starts the real portal's history from the beginning.
+
+After the load, dbt (transform/, the dbt-postgres utility) builds and tests the
+models in <schema>_analytics (or DBT_POSTGRES_SCHEMA), and the demo prints what the
+detections found.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +37,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".demo"
 COUNTS_FILE = DEMO_DIR / "last_counts.json"
 RUN_LOG = DEMO_DIR / "meltano-run.log"
+DBT_LOG = DEMO_DIR / "dbt-build.log"
+MODELS = (
+    "stg_login_activity",
+    "stg_audit_logs",
+    "stg_security_activity",
+    "activity_events",
+    "failed_login_bursts",
+    "new_country_logins",
+    "privileged_changes",
+    "monthly_evidence_summary",
+)
 TABLES = ("login_activity", "audit_logs", "security_activity")
 DEMO_SEED = os.environ.get("DEMO_SEED", "7")
 # Any non-empty token opens the emulator; it is not a HubSpot credential.
@@ -108,12 +124,12 @@ def meltano_args(*, state_suffix: str | None, full_refresh: bool) -> list[str]:
     return args
 
 
-def run_meltano(env: dict[str, str], args: list[str]) -> float:
+def run_meltano(env: dict[str, str], args: list[str], log_path: Path = RUN_LOG) -> float:
     """Run Meltano with `args`; the full log goes to a file."""
     meltano = Path(sys.executable).parent / "meltano"
     args = [str(meltano), *args]
     started = time.monotonic()
-    with RUN_LOG.open("w") as log:
+    with log_path.open("w") as log:
         result = subprocess.run(  # noqa: S603
             args,
             cwd=ROOT,
@@ -124,9 +140,9 @@ def run_meltano(env: dict[str, str], args: list[str]) -> float:
         )
     elapsed = time.monotonic() - started
     if result.returncode != 0:
-        tail = RUN_LOG.read_text().splitlines()[-25:]
+        tail = log_path.read_text().splitlines()[-25:]
         say("\n".join(tail))
-        msg = f"meltano run failed (exit {result.returncode}); full log: {RUN_LOG}"
+        msg = f"meltano {args[1]} failed (exit {result.returncode}); full log: {log_path}"
         raise SystemExit(msg)
     return elapsed
 
@@ -243,6 +259,104 @@ def report(env: dict[str, str], schema: str, target_key: str, *, fresh: bool) ->
         say(table(categories, ("category", "events")))
 
 
+def dbt_summary() -> str:
+    """The closing line of dbt (PASS=.. WARN=.. ERROR=..) from the build log."""
+    lines = [line for line in DBT_LOG.read_text().splitlines() if "PASS=" in line]
+    return lines[-1].split("Done. ", 1)[-1].strip() if lines else "see the log"
+
+
+def report_detections(env: dict[str, str], analytics: str) -> None:
+    """Row counts of the dbt models and a few lines of what each detection found."""
+    from psycopg import sql  # noqa: PLC0415
+
+    with connect(env) as conn:
+
+        def query(template: str, *names: str) -> list[tuple[Any, ...]]:
+            tables = {f"t{i}": sql.Identifier(analytics, name) for i, name in enumerate(names)}
+            return conn.execute(sql.SQL(template).format(**tables)).fetchall()
+
+        counts = [
+            (f"{analytics}.{name}", query("SELECT count(*) FROM {t0}", name)[0][0])
+            for name in MODELS
+        ]
+        bursts = query(
+            "SELECT email, first_failed_at, failed_logins, ip_addresses, country_codes, "
+            "coalesce(to_char(succeeded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), 'no') "
+            "FROM {t0} ORDER BY first_failed_at DESC LIMIT 5",
+            "failed_login_bursts",
+        )
+        countries = query(
+            "SELECT email, occurred_at, country_code, known_country_codes, "
+            "minutes_since_previous_login FROM {t0} ORDER BY occurred_at DESC LIMIT 5",
+            "new_country_logins",
+        )
+        kinds = query(
+            "SELECT change_type, count(*), count(*) FILTER (WHERE affects_other_user) "
+            "FROM {t0} GROUP BY 1 ORDER BY 2 DESC, 1",
+            "privileged_changes",
+        )
+        others = query(
+            "SELECT occurred_at, action, actor_email, coalesce(target_user_email, "
+            "target_user_id) FROM {t0} WHERE affects_other_user "
+            "ORDER BY occurred_at DESC LIMIT 5",
+            "privileged_changes",
+        )
+        months = query(
+            "SELECT to_char(month_start, 'YYYY-MM'), events, logins_failed, "
+            "failed_login_bursts, new_country_logins, privileged_changes, "
+            "privileged_changes_on_other_users FROM {t0} ORDER BY month_start",
+            "monthly_evidence_summary",
+        )
+
+    def utc(rows: list[tuple[Any, ...]], column: int) -> list[tuple[Any, ...]]:
+        return [
+            (*row[:column], f"{row[column].astimezone(UTC):%Y-%m-%d %H:%M:%S}", *row[column + 1 :])
+            for row in rows
+        ]
+
+    say("\ndbt models:")
+    say(table(counts, ("model", "rows")))
+    rows = dict(counts)
+    say(f"\nFailed-login bursts: {rows[f'{analytics}.failed_login_bursts']} (newest 5)")
+    say(
+        table(
+            utc(bursts, 1),
+            ("user", "first failure (UTC)", "failures", "ip", "country", "then logged in"),
+        )
+    )
+    say(f"\nFirst logins from a new country: {rows[f'{analytics}.new_country_logins']} (newest 5)")
+    say(
+        table(
+            utc(countries, 1),
+            ("user", "login (UTC)", "country", "known before", "minutes since previous"),
+        )
+    )
+    say(f"\nPrivileged changes: {rows[f'{analytics}.privileged_changes']}")
+    say(table(kinds, ("change", "events", "on another user")))
+    if others:
+        say("  made to another user's account (newest 5):")
+        say(table(utc(others, 0), ("occurred (UTC)", "action", "by", "to user")))
+    say("\nMonthly evidence summary:")
+    say(
+        table(
+            months,
+            ("month", "events", "failed logins", "bursts", "new country", "privileged", "on other"),
+        )
+    )
+
+
+def run_dbt(env: dict[str, str], schema: str, *, full_refresh: bool) -> str:
+    """`dbt build` through Meltano on the loaded schema; returns the analytics schema."""
+    env = {**env, "DBT_POSTGRES_SOURCE_SCHEMA": schema}
+    analytics = env.get("DBT_POSTGRES_SCHEMA") or f"{schema}_analytics"
+    args = ["invoke", "dbt-postgres:build"] + (["--full-refresh"] if full_refresh else [])
+    say(f"Running: meltano {' '.join(args)} (models in {analytics})")
+    elapsed = run_meltano(env, args, DBT_LOG)
+    log = DBT_LOG.relative_to(ROOT)
+    say(f"dbt build finished in {elapsed:.1f} s: {dbt_summary()} (log: {log})")
+    return analytics
+
+
 def main() -> int:
     """Run the demo end to end."""
     DEMO_DIR.mkdir(exist_ok=True)
@@ -300,6 +414,9 @@ def main() -> int:
         elapsed = run_meltano(env, args)
         say(f"meltano run finished in {elapsed:.1f} s (log: {RUN_LOG.relative_to(ROOT)})")
         report(summary_env, schema, target_key, fresh=full_refresh)
+        say()
+        analytics = run_dbt({**visible, **env}, schema, full_refresh=full_refresh)
+        report_detections(summary_env, analytics)
     finally:
         # Stop first, print after: a closed stdout must not leave processes behind.
         stopped = []

@@ -28,6 +28,7 @@ RATE_FIELD = {
     "login": "logins_per_day",
     "audit-logs": "audits_per_day",
     "security": "security_per_day",
+    "cms": "cms_per_day",
 }
 
 # An event is kept compact so a million of them stay cheap: (occurred_ms, id, user index,
@@ -174,7 +175,7 @@ def iso_ms(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:03d}Z"
 
 
-class _Bits:
+class Bits:
     """Consumes a big random integer in mixed-radix digits, one field decision each."""
 
     __slots__ = ("value",)
@@ -190,7 +191,7 @@ class _Bits:
         return self.take(100)
 
 
-def _put(rec: dict[str, Any], key: str, value: Any, bits: _Bits, odds: tuple[int, int]) -> None:
+def _put(rec: dict[str, Any], key: str, value: Any, bits: Bits, odds: tuple[int, int]) -> None:
     # Optional fields are sometimes absent and sometimes an explicit null, as both occur;
     # odds are the percentages (missing, null).
     missing, null = odds
@@ -200,14 +201,22 @@ def _put(rec: dict[str, Any], key: str, value: Any, bits: _Bits, odds: tuple[int
     rec[key] = None if roll < missing + null else value
 
 
-def _place(user: User, bits: _Bits) -> tuple[tuple[str, str, str, str], str]:
+# Travellers roam within their home country (another region, another IP address), so
+# a login from a country new to its user only ever comes from a planted incident.
+_DOMESTIC: dict[str, tuple[tuple[str, str, str, str], ...]] = {}
+for _loc in catalog.US_LOCATIONS + catalog.WORLD_LOCATIONS:
+    _DOMESTIC[_loc[1]] = (*_DOMESTIC.get(_loc[1], ()), _loc)
+
+
+def _place(user: User, bits: Bits) -> tuple[tuple[str, str, str, str], str]:
     if user.traveler and bits.take(8) == 0:
-        loc = catalog.WORLD_LOCATIONS[bits.take(len(catalog.WORLD_LOCATIONS))]
+        nearby = _DOMESTIC[user.home[1]]
+        loc = nearby[bits.take(len(nearby))]
         return loc, f"{loc[3]}.{bits.take(256)}.{bits.take(254) + 1}"
     return user.home, user.ip
 
 
-def _login(ev: Event, user: User, bits: _Bits) -> dict[str, Any]:
+def _login(ev: Event, user: User, bits: Bits) -> dict[str, Any]:
     failed = bits.percent() < 8
     loc, ip = _place(user, bits)
     if bits.percent() < 12:
@@ -229,7 +238,7 @@ def _login(ev: Event, user: User, bits: _Bits) -> dict[str, Any]:
     return rec
 
 
-def _audit(ev: Event, user: User, bits: _Bits) -> dict[str, Any]:
+def _audit(ev: Event, user: User, bits: Bits) -> dict[str, Any]:
     category, sub, action, target = catalog.AUDIT_ACTIONS[bits.take(len(catalog.AUDIT_ACTIONS))]
     rec: dict[str, Any] = {"id": ev[1], "category": category}
     _put(rec, "subCategory", sub, bits, (4, 3))
@@ -244,7 +253,7 @@ def _audit(ev: Event, user: User, bits: _Bits) -> dict[str, Any]:
     return rec
 
 
-def _security(ev: Event, user: User, bits: _Bits, portal_id: int) -> dict[str, Any]:
+def _security(ev: Event, user: User, bits: Bits, portal_id: int) -> dict[str, Any]:
     if bits.percent() < 65:
         kind = catalog.COMMON_SECURITY_TYPES[bits.take(len(catalog.COMMON_SECURITY_TYPES))]
     else:
@@ -275,7 +284,7 @@ def render(
     stream: str, ev: Event, users: list[User], *, portal_id: int, extra_fields: bool
 ) -> dict[str, Any]:
     """The API-shaped record of one stored event."""
-    user, bits = users[ev[2]], _Bits(ev[3])
+    user, bits = users[ev[2]], Bits(ev[3])
     if stream == "login":
         rec = _login(ev, user, bits)
     elif stream == "audit-logs":

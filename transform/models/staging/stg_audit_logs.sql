@@ -1,0 +1,43 @@
+-- One row per audit log entry: typed, snake_case, one row per (portal_id, id).
+with source as (
+    {{ hubspot_source('audit_logs') }}
+),
+
+typed as (
+    select
+        cast({{ hs_col('portalId') }} as {{ dbt.type_bigint() }}) as portal_id,
+        {{ hs_as_text(hs_col('id')) }} as id,
+        {{ hs_utc(hs_col('occurredAt')) }} as occurred_at,
+        {{ hs_text(hs_col('category')) }} as category,
+        {{ hs_text(hs_col('subCategory')) }} as sub_category,
+        {{ hs_text(hs_col('action')) }} as action,
+        {{ hs_text(hs_col('targetObjectId')) }} as target_object_id,
+        cast({{ hs_json_text(hs_col('actingUser'), 'userId') }} as {{ dbt.type_bigint() }}) as acting_user_id,
+        {{ hs_text(hs_json_text(hs_col('actingUser'), 'userEmail')) }} as acting_user_email,
+        {{ hs_utc(hs_col('_sdc_batched_at')) }} as loaded_at
+    from source
+),
+
+ranked as (
+    select
+        typed.*,
+        row_number() over (
+            partition by portal_id, id
+            order by loaded_at desc nulls last, occurred_at desc
+        ) as copy_number
+    from typed
+)
+
+select
+    portal_id,
+    id,
+    occurred_at,
+    category,
+    sub_category,
+    action,
+    target_object_id,
+    acting_user_id,
+    acting_user_email,
+    loaded_at
+from ranked
+where copy_number = 1

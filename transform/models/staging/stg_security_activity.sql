@@ -1,0 +1,51 @@
+-- One row per security activity: typed, snake_case, one row per (portal_id, id).
+with source as (
+    {{ hubspot_source('security_activity') }}
+),
+
+typed as (
+    select
+        cast({{ hs_col('portalId') }} as {{ dbt.type_bigint() }}) as portal_id,
+        {{ hs_as_text(hs_col('id')) }} as id,
+        {{ hs_utc(hs_col('occurredAt')) }} as occurred_at,
+        {{ hs_utc(hs_col('createdAt')) }} as created_at,
+        upper({{ hs_text(hs_col('type')) }}) as activity_type,
+        cast({{ hs_col('userId') }} as {{ dbt.type_bigint() }}) as user_id,
+        {{ hs_text(hs_col('actingUser')) }} as acting_user_email,
+        {{ hs_text(hs_col('objectId')) }} as object_id,
+        {{ hs_text(hs_col('infoUrl')) }} as info_url,
+        {{ hs_text(hs_col('ipAddress')) }} as ip_address,
+        {{ hs_text(hs_col('location')) }} as location,
+        lower({{ hs_text(hs_col('countryCode')) }}) as country_code,
+        lower({{ hs_text(hs_col('regionCode')) }}) as region_code,
+        {{ hs_utc(hs_col('_sdc_batched_at')) }} as loaded_at
+    from source
+),
+
+ranked as (
+    select
+        typed.*,
+        row_number() over (
+            partition by portal_id, id
+            order by loaded_at desc nulls last, occurred_at desc
+        ) as copy_number
+    from typed
+)
+
+select
+    portal_id,
+    id,
+    occurred_at,
+    created_at,
+    activity_type,
+    user_id,
+    acting_user_email,
+    object_id,
+    info_url,
+    ip_address,
+    location,
+    country_code,
+    region_code,
+    loaded_at
+from ranked
+where copy_number = 1
