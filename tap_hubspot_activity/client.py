@@ -44,6 +44,8 @@ ERROR_MESSAGE_LIMIT = 300
 # Without start_date the tap reads everything HubSpot keeps; nothing there predates this.
 DEFAULT_START = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 
+# Epoch milliseconds since 2001 have 13 digits; shorter digit strings are not times.
+EPOCH_MS_DIGITS = 12
 _TIMESTAMP_FAST = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -56,11 +58,16 @@ def format_timestamp(moment: dt.datetime) -> str:
 
 
 def normalize_timestamp(value: object) -> str | None:
-    """Return HubSpot's timestamp as fixed-width UTC RFC 3339, or None if unusable."""
+    """Return HubSpot's timestamp as fixed-width UTC RFC 3339, or None if unusable.
+
+    Accepts ISO 8601 and, as older CMS answers show, epoch milliseconds as digits.
+    """
     if not isinstance(value, str):
         return None
     if _TIMESTAMP_FAST.match(value):
         return f"{value[:-1]}000Z"
+    if value.isdigit() and len(value) >= EPOCH_MS_DIGITS:
+        return format_timestamp(dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC))
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
@@ -148,6 +155,9 @@ class HubspotActivityStream(RESTStream[str | None]):
     # A 403 on this endpoint means "not in this portal's plan", not "bad token".
     skippable_when_forbidden: t.ClassVar[bool] = False
     unavailable_hint: t.ClassVar[str] = ""
+    required_scope: t.ClassVar[str] = REQUIRED_SCOPE
+    # A stream that is an add-on is skipped, not failed, when its scope is missing.
+    scope_is_optional: t.ClassVar[bool] = False
 
     # Login and security history filter on one user at a time: a partition per user.
     partition_by_user: t.ClassVar[bool] = False
@@ -501,8 +511,10 @@ class HubspotActivityStream(RESTStream[str | None]):
                 f"client_id, client_secret and refresh_token, with scope {REQUIRED_SCOPE}."
             )
         if status == HTTPStatus.FORBIDDEN and category == "MISSING_SCOPES":
+            if self.scope_is_optional:
+                return StreamUnavailableError(f"{message} (scope {self.required_scope})")
             return HubspotAPIError(
-                f"{message}. Grant the scope {REQUIRED_SCOPE} to the app or private app."
+                f"{message}. Grant the scope {self.required_scope} to the app or private app."
             )
         if status in {HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND} and (
             self.skippable_when_forbidden

@@ -18,6 +18,7 @@ from tap_hubspot_activity.client import MAX_PAGE_SIZE, HubspotAPIError, parse_da
 from tap_hubspot_activity.portals import CREDENTIAL_KEYS, Portal, build_portals, portal_entries
 from tap_hubspot_activity.streams import (
     AuditLogsStream,
+    CmsContentAuditStream,
     LoginActivityStream,
     SecurityActivityStream,
 )
@@ -90,6 +91,7 @@ class TapHubspotActivity(Tap):
                     th.Property("access_token", th.StringType, secret=True),
                     th.Property("access_token_env", th.StringType),
                     th.Property("client_id", th.StringType),
+                    th.Property("client_id_env", th.StringType),
                     th.Property("client_secret", th.StringType, secret=True),
                     th.Property("client_secret_env", th.StringType),
                     th.Property("refresh_token", th.StringType, secret=True),
@@ -101,7 +103,8 @@ class TapHubspotActivity(Tap):
             description="Several HubSpot portals in one run, each a partition of every "
             "stream with its own bookmarks and rate limit: a list of {label, access_token "
             "or client_id/client_secret/refresh_token, optional api_url}. Any credential "
-            "can instead name an environment variable: access_token_env, client_secret_env, "
+            "can instead name an environment variable: access_token_env, client_id_env, "
+            "client_secret_env, "
             "refresh_token_env. Replaces the top-level credentials.",
         ),
         th.Property(
@@ -156,6 +159,15 @@ class TapHubspotActivity(Tap):
             title="User IDs",
             description="Only these HubSpot user ids (an investigation): userId for login "
             "and security history, actingUserId for the audit log.",
+        ),
+        th.Property(
+            "cms_content_audit",
+            th.BooleanType,
+            default=False,
+            title="CMS content audit",
+            description="Also extract the CMS content audit log (stream cms_content_audit: "
+            "CMS Hub Enterprise, scope `content`). Off by default; selecting the stream in "
+            "the catalog turns it on too.",
         ),
         th.Property(
             "request_timeout",
@@ -217,6 +229,7 @@ class TapHubspotActivity(Tap):
             LoginActivityStream(self),
             AuditLogsStream(self),
             SecurityActivityStream(self),
+            CmsContentAuditStream(self),
         ]
 
     @cached_property
