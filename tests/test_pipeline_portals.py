@@ -1,0 +1,139 @@
+"""Three portals through Meltano into PostgreSQL: per-portal state, isolation, reconciliation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import typing as t
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.emulator import EmulatorConfig, HubSpotEmulator
+from tests.test_pipeline import MELTANO, ROOT, RUN_TIMEOUT_S, TABLES, TOKEN, meltano, pg
+
+pytestmark = pytest.mark.pipeline
+
+SCHEMA = "hubspot_activity_portals"
+PIPELINE = ("tap-hubspot-activity", "target-postgres")
+STATE_ID = "dev:tap-hubspot-activity-to-target-postgres"
+PORTAL_IDS = {"us": 1001, "eu": 2002, "apac": 3003}
+SMALL = {
+    "users": 30,
+    "logins_per_day": 10.0,
+    "audits_per_day": 12.0,
+    "security_per_day": 4.0,
+    "history_days": 40,
+}
+
+__all__ = ["pg"]  # the embedded PostgreSQL fixture, shared with test_pipeline
+
+
+@pytest.fixture(scope="module")
+def portals() -> t.Iterator[dict[str, HubSpotEmulator]]:
+    emulators = {
+        label: HubSpotEmulator(EmulatorConfig(seed=80 + i, portal_id=portal_id, **SMALL))
+        for i, (label, portal_id) in enumerate(PORTAL_IDS.items())
+    }
+    for emulator in emulators.values():
+        emulator.start()
+    yield emulators
+    for emulator in emulators.values():
+        emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def env(portals, pg, tmp_path_factory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("meltano-portals")
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAP_HUBSPOT_ACTIVITY_", "TARGET_POSTGRES_", "MELTANO_"))
+    }
+    environment.update(pg.target_env())
+    config = [
+        {"label": label, "access_token_env": f"TOKEN_{label.upper()}", "api_url": emu.url}
+        for label, emu in portals.items()
+    ]
+    environment.update(
+        {
+            "TAP_HUBSPOT_ACTIVITY_PORTALS": json.dumps(config),
+            "TAP_HUBSPOT_ACTIVITY_START_DATE": "2000-01-01T00:00:00Z",
+            "TOKEN_US": f"{TOKEN}-us",
+            "TOKEN_EU": f"{TOKEN}-eu",
+            "TOKEN_APAC": f"{TOKEN}-apac",
+            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
+            "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
+            "MELTANO_ENVIRONMENT": "dev",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "NO_COLOR": "1",
+        }
+    )
+    empty = home / "empty.env"
+    empty.write_text("")
+    environment["PIPELINE_ENV_FILE"] = str(empty)
+    return environment
+
+
+def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(MELTANO), "--env-file", env["PIPELINE_ENV_FILE"], "run", *PIPELINE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+
+
+def _ids_by_portal(pg: t.Any, table: str) -> dict[int, list[str]]:
+    query = sql.SQL('SELECT "portalId", id FROM {}').format(sql.Identifier(SCHEMA, table))
+    found: dict[int, list[str]] = {}
+    with psycopg.connect(pg.uri, autocommit=True) as conn:
+        for portal_id, event_id in conn.execute(query):
+            found.setdefault(portal_id, []).append(event_id)
+    return found
+
+
+def _assert_portal_equals_truth(pg, table, label, emulator):
+    ids = _ids_by_portal(pg, table).get(PORTAL_IDS[label], [])
+    assert len(ids) == len(set(ids)), (table, label, "duplicates")
+    truth = {str(event["id"]) for event in emulator.truth(TABLES[table][0])}
+    assert set(ids) == truth, (table, label, len(set(ids) ^ truth))
+
+
+def test_three_portals_one_failing_then_recovered(portals, pg, env):
+    portals["apac"].configure(access_token="a-rotated-token")
+    failed = _run(env)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "portal 'apac'" in output
+    assert "INVALID_AUTHENTICATION" in output
+    assert TOKEN not in output
+    for table in TABLES:
+        for label in ("us", "eu"):
+            _assert_portal_equals_truth(pg, table, label, portals[label])
+        assert PORTAL_IDS["apac"] not in _ids_by_portal(pg, table)
+
+    # Meltano kept the healthy portals' bookmarks from the failed run.
+    state = json.loads(meltano(env, "state", "get", STATE_ID).stdout)["singer_state"]
+    for table in TABLES:
+        partitions = state["bookmarks"][table]["partitions"]
+        kept = {p["context"]["portal"] for p in partitions if p.get("replication_key_value")}
+        assert kept == {"us", "eu"}, (table, kept)
+
+    # The token is fixed: the next run completes apac from the start and reads the others
+    # only from their bookmarks.
+    portals["apac"].configure(access_token=None)
+    for emulator in portals.values():
+        emulator.reset_stats()
+    meltano(env, "run", "tap-hubspot-activity", "target-postgres")
+    for table in TABLES:
+        for label, emulator in portals.items():
+            _assert_portal_equals_truth(pg, table, label, emulator)
+    full = portals["apac"].stats()["total_requests"]
+    for label in ("us", "eu"):
+        assert portals[label].stats()["total_requests"] < full / 2, label
