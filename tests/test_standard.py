@@ -18,6 +18,6 @@ atexit.register(_EMULATOR.stop)
 
 TestTapHubspotActivity = get_tap_test_class(
     tap_class=TapHubspotActivity,
-    config=tap_config(_EMULATOR),
+    config=tap_config(_EMULATOR, cms_content_audit=True),
     suite_config=SuiteConfig(max_records_limit=500),
 )

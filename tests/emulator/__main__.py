@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--logins-per-day", type=float, default=d.logins_per_day)
     add("--audits-per-day", type=float, default=d.audits_per_day)
     add("--security-per-day", type=float, default=d.security_per_day)
+    add("--cms-per-day", type=float, default=d.cms_per_day, help="CMS content audit events")
     add("--history-days", type=int, default=d.history_days)
     add("--login-retention-days", type=int, default=d.login_retention_days)
     add("--bursts-per-week", type=float, default=d.bursts_per_week)
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--sort-login", choices=SORT_ORDERS, default=d.sort["login"])
     add("--sort-audit", choices=SORT_ORDERS, default=d.sort["audit-logs"])
     add("--sort-security", choices=SORT_ORDERS, default=d.sort["security"])
+    add("--sort-cms", choices=SORT_ORDERS, default=d.sort["cms"])
     add("--after-bound", choices=BOUNDS, default=d.after_bound)
     add("--before-bound", choices=BOUNDS, default=d.before_bound)
     add("--latency-ms", type=float, default=d.latency_ms)
@@ -68,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--token-lifetime-s", type=int, default=d.token_lifetime_s)
     add("--not-enterprise", action="store_true", help="audit-logs answers 403")
     add("--missing-scopes", action="store_true", help="activity endpoints answer 403")
+    add(
+        "--not-cms-enterprise",
+        action="store_true",
+        help="the CMS audit log answers 403 (no CMS Hub Enterprise)",
+    )
+    add("--no-cms-scope", action="store_true", help="the CMS audit log answers 403 MISSING_SCOPES")
     add("--extra-fields", action="store_true", help="add unknown fields to some records")
     add("--fault-rate", type=float, default=d.fault_rate)
     add(
@@ -91,6 +99,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         logins_per_day=args.logins_per_day,
         audits_per_day=args.audits_per_day,
         security_per_day=args.security_per_day,
+        cms_per_day=args.cms_per_day,
         history_days=args.history_days,
         login_retention_days=args.login_retention_days,
         bursts_per_week=args.bursts_per_week,
@@ -102,6 +111,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
             "login": args.sort_login,
             "audit-logs": args.sort_audit,
             "security": args.sort_security,
+            "cms": args.sort_cms,
         },
         after_bound=args.after_bound,
         before_bound=args.before_bound,
@@ -118,6 +128,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         token_lifetime_s=args.token_lifetime_s,
         enterprise=not args.not_enterprise,
         missing_scopes=args.missing_scopes,
+        cms_enterprise=not args.not_cms_enterprise,
+        cms_scope=not args.no_cms_scope,
         extra_fields=args.extra_fields,
         fault_rate=args.fault_rate,
         fault_kinds=tuple(k for k in args.fault_kinds.split(",") if k),

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-STREAMS: tuple[str, ...] = ("login", "audit-logs", "security")
+# "cms" is the older CMS content audit log (GET /cms/v3/audit-logs/).
+STREAMS: tuple[str, ...] = ("login", "audit-logs", "security", "cms")
 FAULT_KINDS: tuple[str, ...] = (
     "500",
     "502",
@@ -38,6 +39,7 @@ DATA_FIELDS: frozenset[str] = frozenset(
         "logins_per_day",
         "audits_per_day",
         "security_per_day",
+        "cms_per_day",
         "history_days",
         "login_retention_days",
         "now",
@@ -51,6 +53,8 @@ _BOOL = {
     "require_oauth",
     "enterprise",
     "missing_scopes",
+    "cms_enterprise",
+    "cms_scope",
     "extra_fields",
     "log_requests",
 }
@@ -73,6 +77,7 @@ _FLOAT = {
     "logins_per_day",
     "audits_per_day",
     "security_per_day",
+    "cms_per_day",
     "bursts_per_week",
     "latency_ms",
     "fault_rate",
@@ -92,8 +97,8 @@ _STR = {
 def default_sort() -> dict[str, str]:
     """Per-endpoint default order, following the API doc's evidence."""
     # login: the guide's example is newest first; audit-logs: the spec says oldest first;
-    # security: undocumented, so newest first like login.
-    return {"login": "desc", "audit-logs": "asc", "security": "desc"}
+    # security: undocumented, so newest first like login; cms: undocumented, newest first.
+    return {"login": "desc", "audit-logs": "asc", "security": "desc", "cms": "desc"}
 
 
 @dataclass
@@ -108,6 +113,7 @@ class EmulatorConfig:
     logins_per_day: float = 40.0
     audits_per_day: float = 60.0
     security_per_day: float = 6.0
+    cms_per_day: float = 20.0
     history_days: int = 120
     login_retention_days: int = 90
     bursts_per_week: float = 3.0
@@ -133,6 +139,9 @@ class EmulatorConfig:
     token_lifetime_s: int = 1800
     enterprise: bool = True
     missing_scopes: bool = False
+    # The CMS content audit log: False answers 403 (no CMS Hub Enterprise / no `content` scope).
+    cms_enterprise: bool = True
+    cms_scope: bool = True
     extra_fields: bool = False
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = ("500", "502", "503", "504", "429")

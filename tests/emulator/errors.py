@@ -18,6 +18,11 @@ MISSING_SCOPES_MESSAGE = (
     "required scopes here: https://developers.hubspot.com/scopes."
 )
 REQUIRED_SCOPE = "account-info.security.read"
+# The CMS content audit log needs the `content` scope and a CMS Hub Enterprise portal.
+CMS_SCOPE = "content"
+NOT_CMS_ENTERPRISE_MESSAGE = (
+    "This endpoint is only available in accounts with a CMS Hub Enterprise subscription."
+)
 # HubSpot does not document what a non-Enterprise portal gets from audit-logs; this is
 # a guess kept in one place so it can follow reality once someone observes it.
 NOT_ENTERPRISE = {
@@ -67,10 +72,10 @@ def auth_expired(seconds_ago: int) -> Reply:
     return error(401, "EXPIRED_AUTHENTICATION", message)
 
 
-def missing_scopes() -> Reply:
+def missing_scopes(scope: str = REQUIRED_SCOPE) -> Reply:
     detail = {
         "message": "One or more of the following scopes are required.",
-        "context": {"requiredGranularScopes": [REQUIRED_SCOPE]},
+        "context": {"requiredGranularScopes": [scope]},
     }
     return error(
         403,
@@ -83,6 +88,11 @@ def missing_scopes() -> Reply:
 
 def not_enterprise() -> Reply:
     return Reply(403, {**NOT_ENTERPRISE, "correlationId": new_id()})
+
+
+def not_cms_enterprise() -> Reply:
+    # As undocumented as the account-activity one; the message quotes the CMS spec's tier note.
+    return error(403, "FORBIDDEN", NOT_CMS_ENTERPRISE_MESSAGE)
 
 
 def validation(message: str, param: str | None = None) -> Reply:

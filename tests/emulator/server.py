@@ -10,7 +10,6 @@ import struct
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,8 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from . import errors
 from .control import handle_control
-from .store import CursorError, PageQuery, decode_cursor, encode_cursor
+from .params import ParamError, parse_limit, parse_page
+from .store import CursorError, encode_cursor
 
 if TYPE_CHECKING:
     from .config import EmulatorConfig
@@ -26,17 +26,9 @@ if TYPE_CHECKING:
 
 VERSIONS = frozenset({"v3", "2025-09", "2026-03", "2026-09"})
 _ACTIVITY = re.compile(r"^/account-info/([^/]+)/activity/(login|audit-logs|security)/?$")
+# The CMS content audit log: the older path (trailing slash in the spec) and the newer ones.
+_CMS = re.compile(r"^/cms/(?:v3/audit-logs|audit-logs/(?:v3|2026-03))/?$")
 _DETAILS = re.compile(r"^/account-info/([^/]+)/details/?$")
-_INT32_MAX = 2**31 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class ParamError(ValueError):
-    """A query parameter HubSpot would reject with VALIDATION_ERROR."""
-
-    def __init__(self, message: str, param: str) -> None:
-        super().__init__(message)
-        self.param = param
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -193,16 +185,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def _activity(self, emu: HubSpotEmulator, stream: str, path: str, query: str) -> errors.Reply:
         cfg = emu.config
-        if cfg.missing_scopes:
-            return errors.missing_scopes()
-        if stream == "audit-logs" and not cfg.enterprise:
-            return errors.not_enterprise()
+        denied = _denied(cfg, stream)
+        if denied is not None:
+            return denied
         params = parse_qs(query, keep_blank_values=True)
         try:
-            page_query = parse_filters(stream, params, cfg)
+            page_query, after = parse_page(stream, params, cfg)
             limit = parse_limit(params, cfg)
-            token = _first(params, "after")
-            after = decode_cursor(token, page_query) if token else None
         except ParamError as exc:
             return errors.validation(str(exc), exc.param)
         except CursorError as exc:
@@ -213,7 +202,8 @@ class Handler(BaseHTTPRequestHandler):
         body: dict[str, Any] = {"results": results}
         if more:
             last = events[-1]
-            cursor = encode_cursor((last[0], last[1]), page_query)
+            # CMS `after` doubles as a time filter, so its cursor carries that bound along.
+            cursor = encode_cursor((last[0], last[1]), page_query, carry_lo=stream == "cms")
             pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "after"]
             host = self.headers.get("Host") or f"{cfg.host}:{self.server.server_port}"
             link = f"http://{host}{path}?{urlencode([*pairs, ('after', cursor)])}"
@@ -229,9 +219,24 @@ def _route(path: str) -> tuple[str, str | None] | None:
     activity = _ACTIVITY.match(path)
     if activity and activity.group(1) in VERSIONS:
         return "activity", activity.group(2)
+    if _CMS.match(path):
+        return "activity", "cms"
     details = _DETAILS.match(path)
     if details and details.group(1) in VERSIONS:
         return "details", None
+    return None
+
+
+def _denied(cfg: EmulatorConfig, stream: str) -> errors.Reply | None:
+    """The 403 a portal without the scope or the tier gets, checked in that order."""
+    if stream == "cms":
+        if not cfg.cms_scope:
+            return errors.missing_scopes(errors.CMS_SCOPE)
+        return None if cfg.cms_enterprise else errors.not_cms_enterprise()
+    if cfg.missing_scopes:
+        return errors.missing_scopes()
+    if stream == "audit-logs" and not cfg.enterprise:
+        return errors.not_enterprise()
     return None
 
 
@@ -267,101 +272,3 @@ def _fault_rate_headers(cfg: EmulatorConfig, fault: str) -> dict[str, str]:
         "X-HubSpot-RateLimit-Max": str(cfg.ten_second_max),
         "X-HubSpot-RateLimit-Remaining": "0",
     }
-
-
-# -- query parameters ----------------------------------------------------------------
-
-
-def _first(params: dict[str, list[str]], name: str) -> str | None:
-    values = params.get(name)
-    return values[0] if values else None
-
-
-def _int(raw: str, name: str, low: int = 0, high: int = 2**63 - 1) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        msg = f"{name} must be an integer, got {raw!r}"
-        raise ParamError(msg, name) from None
-    if not low <= value <= high:
-        msg = f"{name} must be between {low} and {high}"
-        raise ParamError(msg, name)
-    return value
-
-
-def _user(params: dict[str, list[str]], name: str) -> frozenset[int] | None:
-    raw = _first(params, name)
-    return None if raw is None else frozenset({_int(raw, name, 0, _INT32_MAX)})
-
-
-def parse_limit(params: dict[str, list[str]], cfg: EmulatorConfig) -> int:
-    """`limit`, defaulted, and capped at max_limit like HubSpot (or refused if configured)."""
-    raw = _first(params, "limit")
-    if raw is None:
-        return cfg.default_limit
-    value = _int(raw, "limit", 1, _INT32_MAX)
-    if value > cfg.max_limit:
-        if cfg.reject_over_limit:
-            msg = f"limit must be at most {cfg.max_limit}"
-            raise ParamError(msg, "limit")
-        return cfg.max_limit
-    return value
-
-
-def parse_iso_us(raw: str, name: str) -> int:
-    """ISO 8601 date-time to epoch microseconds; a missing offset means UTC."""
-    try:
-        moment = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        msg = f"{name} must be an ISO 8601 date-time, got {raw!r}"
-        raise ParamError(msg, name) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def resolve_bounds(
-    after_us: int | None, before_us: int | None, cfg: EmulatorConfig
-) -> tuple[int | None, int | None]:
-    """Microsecond bounds to the inclusive ms range they select under the bound modes."""
-    lo = hi = None
-    if after_us is not None:
-        lo = -(-after_us // 1000) if cfg.after_bound == "inclusive" else after_us // 1000 + 1
-    if before_us is not None:
-        hi = before_us // 1000 if cfg.before_bound == "inclusive" else -(-before_us // 1000) - 1
-    return lo, hi
-
-
-def parse_filters(stream: str, params: dict[str, list[str]], cfg: EmulatorConfig) -> PageQuery:
-    """Each endpoint's own filters; unknown parameters are ignored, as HubSpot does."""
-    descending = cfg.sort[stream] == "desc"
-    if stream == "login":
-        return PageQuery(descending, _user(params, "userId"))
-    if stream == "security":
-        after = _first(params, "fromTimestamp")
-        before = _first(params, "toTimestamp")
-        lo, hi = resolve_bounds(
-            None if after is None else _int(after, "fromTimestamp") * 1000,
-            None if before is None else _int(before, "toTimestamp") * 1000,
-            cfg,
-        )
-        return PageQuery(descending, _user(params, "userId"), lo, hi)
-    acting: set[int] = set()
-    for raw in params.get("actingUserId", []):
-        acting.update(_int(part, "actingUserId", 0, _INT32_MAX) for part in raw.split(","))
-    for raw in params.get("sort", [])[:1]:
-        if raw.strip() in ("occurredAt", "+occurredAt"):
-            descending = False
-        elif raw.strip() == "-occurredAt":
-            descending = True
-        else:
-            msg = f"sort must be occurredAt or -occurredAt, got {raw!r}"
-            raise ParamError(msg, "sort")
-    after = _first(params, "occurredAfter")
-    before = _first(params, "occurredBefore")
-    lo, hi = resolve_bounds(
-        None if after is None else parse_iso_us(after, "occurredAfter"),
-        None if before is None else parse_iso_us(before, "occurredBefore"),
-        cfg,
-    )
-    return PageQuery(descending, frozenset(acting) if "actingUserId" in params else None, lo, hi)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from . import cms
 from .config import STREAMS, EmulatorConfig
 from .data import (
     ADDED_BASE,
@@ -38,38 +39,63 @@ class CursorError(ValueError):
 
 @dataclass(frozen=True)
 class PageQuery:
-    """A resolved request: inclusive ms range, user filter and direction."""
+    """A resolved request: inclusive ms range, user filter, field filters and direction."""
 
     descending: bool
     user_ids: frozenset[int] | None = None
     lo_ms: int | None = None
     hi_ms: int | None = None
+    # (record field, accepted string values) pairs, sorted: the CMS list filters.
+    fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def fingerprint(self) -> str:
         users = sorted(self.user_ids) if self.user_ids is not None else None
-        raw = json.dumps([self.descending, users, self.lo_ms, self.hi_ms])
+        parts: list[Any] = [self.descending, users, self.lo_ms, self.hi_ms]
+        if self.fields:
+            parts.append(self.fields)
+        raw = json.dumps(parts)
         return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
+    def keeps(self, record: dict[str, Any]) -> bool:
+        return all(str(record.get(name)) in values for name, values in self.fields)
 
-def encode_cursor(key: tuple[int, str], query: PageQuery) -> str:
-    """Opaque cursor: the last returned sort key plus the filter fingerprint."""
-    raw = json.dumps({"k": [key[0], key[1]], "f": query.fingerprint()}, separators=(",", ":"))
+
+def encode_cursor(key: tuple[int, str], query: PageQuery, *, carry_lo: bool = False) -> str:
+    """Opaque cursor: the last sort key, the filter fingerprint, maybe the lower bound."""
+    data: dict[str, Any] = {"k": [key[0], key[1]], "f": query.fingerprint()}
+    if carry_lo:
+        # For an endpoint whose `after` is also its time filter: the cursor replaces it.
+        data["lo"] = query.lo_ms
+    raw = json.dumps(data, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _read_cursor(token: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        ms, eid = data["k"]
+        shapes = [isinstance(eid, str), isinstance(data["f"], str)]
+    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+        msg = "the after cursor is malformed"
+        raise CursorError(msg) from exc
+    lo = data.get("lo")
+    shapes += [type(ms) is int, lo is None or type(lo) is int]
+    if not all(shapes):
+        msg = "the after cursor is malformed"
+        raise CursorError(msg)
+    return data
+
+
+def cursor_lo(token: str) -> int | None:
+    """The lower time bound a cursor carries (see encode_cursor's carry_lo)."""
+    return _read_cursor(token).get("lo")
 
 
 def decode_cursor(token: str, query: PageQuery) -> tuple[int, str]:
     """The sort key inside a cursor; CursorError if it is not ours or not for this query."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        ms, eid = data["k"]
-        fingerprint = data["f"]
-    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-        msg = "the after cursor is malformed"
-        raise CursorError(msg) from exc
-    if not isinstance(ms, int) or not isinstance(eid, str):
-        msg = "the after cursor is malformed"
-        raise CursorError(msg)
+    data = _read_cursor(token)
+    ms, eid = data["k"]
+    fingerprint = data["f"]
     # Reusing a cursor with other filters would silently skip or repeat records.
     if fingerprint != query.fingerprint():
         msg = "the after cursor belongs to a request with other filters"
@@ -103,7 +129,10 @@ class EventStore:
     def _generate(self, stream: str, first_hour: int) -> list[Event]:
         out: list[Event] = []
         for hour in range(first_hour, self.cutoff_ms // HOUR_MS + 1):
-            bucket = generate_bucket(self.config, stream, hour, len(self.users))
+            if stream == "cms":
+                bucket = cms.generate_bucket(self.config, hour, self.users)
+            else:
+                bucket = generate_bucket(self.config, stream, hour, len(self.users))
             bucket.extend(self.planner.events_for(stream, hour))
             bucket.sort(key=_SORT_KEY)
             if hour == self.cutoff_ms // HOUR_MS:
@@ -113,6 +142,8 @@ class EventStore:
         return out
 
     def render(self, stream: str, ev: Event) -> dict[str, Any]:
+        if stream == "cms":
+            return cms.render(ev, self.users[ev[2]])
         return render(
             stream,
             ev,
@@ -146,9 +177,22 @@ class EventStore:
                 self._rng.getrandbits(128),
                 None,
             )
+            if stream == "cms":
+                ev = self._distinct_cms(ev)
             bisect.insort(self.events[stream], ev, key=_SORT_KEY)
             added.append(ev)
         return added
+
+    def _distinct_cms(self, ev: Event) -> Event:
+        # CMS records have no id: one equal to another served record would be a duplicate.
+        evs = self.events["cms"]
+        same_ms = evs[
+            bisect.bisect_left(evs, ev[0], key=_MS) : bisect.bisect_right(evs, ev[0], key=_MS)
+        ]
+        taken = {cms.identity(other, self.users) for other in same_ms}
+        while cms.identity(ev, self.users) in taken:
+            ev = (ev[0], ev[1], ev[2], self._rng.getrandbits(128), None)
+        return ev
 
     def _uidx(self, user_ids: frozenset[int] | None) -> set[int] | None:
         if user_ids is None:
@@ -183,10 +227,13 @@ class EventStore:
                 else min(i1, bisect.bisect_left(evs, after, key=_SORT_KEY)) - 1
             )
         positions = range(i, stop, step)  # empty when the cursor lies past the window
-        if wanted is None:
+        if wanted is None and not query.fields:
             return [evs[p] for p in positions[:limit]], len(positions) > limit
         for p in positions:
-            if evs[p][2] in wanted:
+            ev = evs[p]
+            if (wanted is None or ev[2] in wanted) and (
+                not query.fields or query.keeps(self.render(stream, ev))
+            ):
                 if len(out) == limit:
                     return out, True
                 out.append(evs[p])
