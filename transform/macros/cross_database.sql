@@ -30,7 +30,7 @@
 {% macro snowflake__hs_type_timestamptz() -%}timestamp_tz{%- endmacro %}
 
 
-{#- The JSON type of an object column (audit_logs.actingUser). -#}
+{#- The JSON type of an object column (audit_logs.actingUser, cms_content_audit.meta). -#}
 {% macro hs_type_json() -%}
   {{ return(adapter.dispatch('hs_type_json', 'hubspot_activity')()) }}
 {%- endmacro %}
@@ -96,4 +96,23 @@
 {#- A string column as text, for comparing ids of different types. -#}
 {% macro hs_as_text(expression) -%}
   cast({{ expression }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+
+{#- A text column as a bigint where it is all digits (at most 18, so it fits), else
+    null: ids that are strings in the API (cms_content_audit.userId). -#}
+{% macro hs_digits_as_bigint(expression) -%}
+  {{ return(adapter.dispatch('hs_digits_as_bigint', 'hubspot_activity')(expression)) }}
+{%- endmacro %}
+
+{% macro default__hs_digits_as_bigint(expression) -%}
+  case
+    when {{ expression }} ~ '^[0-9]{1,18}$' then cast({{ expression }} as {{ dbt.type_bigint() }})
+  end
+{%- endmacro %}
+
+{% macro snowflake__hs_digits_as_bigint(expression) -%}
+  case
+    when regexp_like({{ expression }}, '[0-9]{1,18}') then cast({{ expression }} as {{ dbt.type_bigint() }})
+  end
 {%- endmacro %}

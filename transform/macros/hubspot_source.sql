@@ -1,8 +1,9 @@
 {#-
   `select * from` a loaded HubSpot table, or, when the loader has not created it, a
   typed empty result with the same columns: audit_logs only exists for Enterprise
-  portals, and a stream that never had a record may have no table yet. Staging then
-  builds (empty) instead of failing.
+  portals, cms_content_audit only when the tap's cms_content_audit setting is on (and
+  the portal has CMS Hub Enterprise), and a stream that never had a record may have no
+  table yet. Staging then builds (empty) instead of failing.
 -#}
 
 {% macro hubspot_source_columns(table_name) %}
@@ -20,6 +21,9 @@
                           'userId': dbt.type_bigint(), 'actingUser': text, 'objectId': text,
                           'infoUrl': text, 'ipAddress': text, 'location': text,
                           'countryCode': text, 'regionCode': text},
+    'cms_content_audit': {'event': text, 'fullName': text, 'meta': hs_type_json(),
+                          'objectId': text, 'objectName': text, 'objectType': text,
+                          'timestamp': text, 'userId': text},
   } -%}
   {%- set columns = dict(common) -%}
   {%- do columns.update(tables[table_name]) -%}

@@ -23,6 +23,7 @@ activity as (
         cast(count(distinct case when action = 'auth.login_succeeded' then actor_user_id end) as {{ dbt.type_bigint() }}) as users_logged_in,
         cast(sum(case when source = 'audit' then 1 else 0 end) as {{ dbt.type_bigint() }}) as audit_events,
         cast(sum(case when source = 'security' then 1 else 0 end) as {{ dbt.type_bigint() }}) as security_events,
+        cast(sum(case when source = 'cms' then 1 else 0 end) as {{ dbt.type_bigint() }}) as cms_events,
         cast(count(distinct actor_user_id) as {{ dbt.type_bigint() }}) as active_users,
         min(occurred_at) as first_event_at,
         max(occurred_at) as last_event_at
@@ -78,6 +79,7 @@ select
     activity.users_logged_in,
     activity.audit_events,
     activity.security_events,
+    activity.cms_events,
     activity.active_users,
     coalesce(bursts.failed_login_bursts, 0) as failed_login_bursts,
     coalesce(bursts.failed_logins_in_bursts, 0) as failed_logins_in_bursts,

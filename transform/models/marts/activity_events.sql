@@ -7,7 +7,8 @@
     )
 }}
 
--- The unified timeline of the three streams, one row per event, in the columns a SIEM
+-- The unified timeline of the streams (login, audit, security and, when the tap
+-- extracts it, the CMS content audit log), one row per event, in the columns a SIEM
 -- or an analyst reads. Incremental: each run adds what the loader wrote since.
 
 with logins as (
@@ -79,12 +80,40 @@ security as (
     {{ activity_events_new_rows('security') }}
 ),
 
+-- Empty when the optional cms_content_audit stream is off (no table).
+cms as (
+    select
+        portal_id,
+        id as event_id,
+        'cms' as source,
+        occurred_at,
+        user_id as actor_user_id,
+        cast(null as {{ dbt.type_string() }}) as actor_email,
+        {{ dbt.concat([
+            "'cms.'",
+            "lower(coalesce(object_type, 'unknown'))",
+            "'.'",
+            "lower(coalesce(event, 'unknown'))",
+        ]) }} as action,
+        object_id as target_object_id,
+        cast(null as {{ dbt.type_string() }}) as ip_address,
+        cast(null as {{ dbt.type_string() }}) as country_code,
+        cast(null as {{ dbt.type_string() }}) as region_code,
+        cast(null as {{ dbt.type_string() }}) as location,
+        cast(null as {{ dbt.type_string() }}) as user_agent,
+        loaded_at
+    from {{ ref('stg_cms_content_audit') }}
+    {{ activity_events_new_rows('cms') }}
+),
+
 unioned as (
     select * from logins
     union all
     select * from audits
     union all
     select * from security
+    union all
+    select * from cms
 )
 
 select

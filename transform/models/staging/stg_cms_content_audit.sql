@@ -1,0 +1,51 @@
+-- One row per CMS content audit entry: typed, snake_case, one row per (portal_id, id).
+-- The stream is optional (the tap's cms_content_audit setting): without its table this
+-- is empty.
+with source as (
+    {{ hubspot_source('cms_content_audit') }}
+),
+
+typed as (
+    select
+        cast({{ hs_col('portalId') }} as {{ dbt.type_bigint() }}) as portal_id,
+        {{ hs_as_text(hs_col('id')) }} as id,
+        {{ hs_utc(hs_col('occurredAt')) }} as occurred_at,
+        upper({{ hs_text(hs_col('event')) }}) as event,
+        upper({{ hs_text(hs_col('objectType')) }}) as object_type,
+        {{ hs_text(hs_col('objectId')) }} as object_id,
+        {{ hs_text(hs_col('objectName')) }} as object_name,
+        {{ hs_digits_as_bigint(hs_text(hs_col('userId'))) }} as user_id,
+        {{ hs_text(hs_col('userId')) }} as user_id_text,
+        {{ hs_text(hs_col('fullName')) }} as full_name,
+        {{ hs_col('meta') }} as meta,
+        {{ hs_text(hs_col('timestamp')) }} as hubspot_timestamp,
+        {{ hs_utc(hs_col('_sdc_batched_at')) }} as loaded_at
+    from source
+),
+
+ranked as (
+    select
+        typed.*,
+        row_number() over (
+            partition by portal_id, id
+            order by loaded_at desc nulls last, occurred_at desc
+        ) as copy_number
+    from typed
+)
+
+select
+    portal_id,
+    id,
+    occurred_at,
+    event,
+    object_type,
+    object_id,
+    object_name,
+    user_id,
+    user_id_text,
+    full_name,
+    meta,
+    hubspot_timestamp,
+    loaded_at
+from ranked
+where copy_number = 1
