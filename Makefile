@@ -81,3 +81,9 @@ $(AIRFLOW_STAMP): $(AIRFLOW_CONSTRAINTS) | $(AIRFLOW_VENV)/bin/python
 # AIRFLOW_TEST_REQUIRED: fail, never skip, when .venv-airflow is missing.
 test-airflow: install airflow-install
 	AIRFLOW_TEST_REQUIRED=1 $(BIN)/python -m pytest tests/test_airflow.py
+
+# The benchmark harness (benchmarks/README.md): one table, 5-8 minutes on 2 cores.
+#   make bench BENCH_ARGS=--quick   smaller data sets, one repeat
+.PHONY: bench
+bench: $(VENV_STAMP)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)

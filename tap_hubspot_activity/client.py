@@ -44,7 +44,7 @@ ERROR_MESSAGE_LIMIT = 300
 # Without start_date the tap reads everything HubSpot keeps; nothing there predates this.
 DEFAULT_START = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 
-# Epoch milliseconds since 2001 have 13 digits; shorter digit strings are not times.
+# Epoch milliseconds since 1973 have 12 or more digits; shorter digit strings are not times.
 EPOCH_MS_DIGITS = 12
 _TIMESTAMP_FAST = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
