@@ -278,10 +278,8 @@ class CmsContentAuditStream(ClientFilteredStream):
         """The CMS endpoint has its own version in its path (HubSpot's spec keeps the slash)."""
         return "/cms/v3/audit-logs/"
 
-    @property
-    def selected_by_default(self) -> bool:  # type: ignore[override]
-        """Selected only when the setting enables it (a catalog can select it too)."""
-        return bool(self.config.get("cms_content_audit"))
+    # Optional: off unless the `cms_content_audit` setting or a catalog selects it.
+    selected_by_default = False
 
     @override
     def get_url_params(

@@ -37,6 +37,7 @@ DEFAULT_LOOKBACK_MINUTES = 15
 DEFAULT_DAILY_QUOTA_RESERVE = 10_000
 DEFAULT_CONCURRENCY = 8
 DEFAULT_PARALLEL_PORTALS = 4
+CMS_STREAM = CmsContentAuditStream.name
 MAX_CONCURRENCY = 32
 
 
@@ -163,11 +164,10 @@ class TapHubspotActivity(Tap):
         th.Property(
             "cms_content_audit",
             th.BooleanType,
-            default=False,
             title="CMS content audit",
-            description="Also extract the CMS content audit log (stream cms_content_audit: "
-            "CMS Hub Enterprise, scope `content`). Off by default; selecting the stream in "
-            "the catalog turns it on too.",
+            description="Extract the CMS content audit log too (stream cms_content_audit: "
+            "CMS Hub Enterprise, scope `content`). When unset, the catalog decides and the "
+            "stream is not selected by default; when set, the setting decides.",
         ),
         th.Property(
             "request_timeout",
@@ -222,6 +222,19 @@ class TapHubspotActivity(Tap):
             if errors:
                 msg = "Config validation failed"
                 raise ConfigValidationError(msg, errors=errors)
+
+    @override
+    def setup_mapper(self) -> None:
+        enabled = self.config.get("cms_content_audit")
+        if enabled is not None:
+            # Set, the setting wins over the catalog: Meltano selects every stream unless
+            # told otherwise, and meltano.yml passes false for this optional one. Both the
+            # stream and the catalog the mapper reads must agree.
+            self.streams[CMS_STREAM].selected = bool(enabled)
+            entry = self.input_catalog.get_stream(CMS_STREAM) if self.input_catalog else None
+            if entry is not None:
+                entry.metadata.root.selected = bool(enabled)
+        super().setup_mapper()
 
     @override
     def discover_streams(self) -> list[Stream]:

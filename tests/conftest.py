@@ -87,7 +87,9 @@ def run_tap(
     stdout.flush()
     run.output = t.cast("io.BytesIO", stdout.buffer).getvalue().decode()
     run.log = log_buffer.getvalue()
-    for line in run.output.splitlines():
+    # Singer is newline-delimited; str.splitlines() would also split inside JSON strings
+    # on characters such as U+0085.
+    for line in filter(None, run.output.split("\n")):
         message = json.loads(line)
         if message["type"] == "RECORD":
             run.records.setdefault(message["stream"], []).append(message["record"])

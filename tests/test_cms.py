@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 import pytest
 
@@ -59,10 +60,15 @@ def test_incremental_run_reads_only_new_events(cms_emulator):
     config = tap_config(cms_emulator, cms_content_audit=True, lookback_minutes=0)
     first = run_tap(config)
     new = cms_emulator.add_events("cms", 4)
+    # An event stamped in the very millisecond a sync starts belongs to the next sync.
+    time.sleep(0.01)
     second = run_tap(config, state=first.state)
-    got = set(second.ids("cms_content_audit"))
-    assert {documented_id(event) for event in new} <= got
-    assert len(got) <= len(new) + 2
+    new_ids = {documented_id(event) for event in new}
+    assert new_ids <= set(second.ids("cms_content_audit"))
+    # Only what shares the bookmark's millisecond is read again (the start is inclusive).
+    bookmark = first.state["bookmarks"]["cms_content_audit"]["replication_key_value"]
+    again = [r for r in second.records["cms_content_audit"] if r["id"] not in new_ids]
+    assert all(r["occurredAt"] == bookmark for r in again), again
 
 
 @pytest.mark.parametrize(
@@ -75,3 +81,38 @@ def test_unavailable_cms_is_skipped_not_failed(cms_emulator, mode, hint):
     assert "Skipping cms_content_audit" in run.log
     assert hint in run.log
     assert run.records["security_activity"]
+
+
+def _catalog(emu, *, cms_selected: bool) -> dict:
+    from tap_hubspot_activity.tap import TapHubspotActivity  # noqa: PLC0415
+
+    catalog = TapHubspotActivity(config=tap_config(emu)).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = (
+                    cms_selected if entry["tap_stream_id"] == "cms_content_audit" else True
+                )
+    return catalog
+
+
+def test_the_setting_wins_over_a_catalog_like_meltanos(cms_emulator):
+    # Meltano selects every stream; meltano.yml passes cms_content_audit: false.
+    off = run_tap(
+        tap_config(cms_emulator, cms_content_audit=False),
+        catalog=_catalog(cms_emulator, cms_selected=True),
+    )
+    assert "cms_content_audit" not in off.records
+    on = run_tap(
+        tap_config(cms_emulator, cms_content_audit=True),
+        catalog=_catalog(cms_emulator, cms_selected=False),
+    )
+    assert set(on.ids("cms_content_audit")) == {
+        documented_id(event) for event in cms_emulator.truth("cms")
+    }
+    assert set(on.records["cms_content_audit"][0]) >= {"objectType", "event", "meta"}
+
+
+def test_without_the_setting_the_catalog_decides(cms_emulator):
+    run = run_tap(tap_config(cms_emulator), catalog=_catalog(cms_emulator, cms_selected=True))
+    assert run.records["cms_content_audit"]

@@ -10,7 +10,13 @@ import yaml
 from tap_hubspot_activity.tap import TapHubspotActivity
 
 ROOT = Path(__file__).resolve().parent.parent
-TAP_SETTINGS = list(TapHubspotActivity.config_jsonschema["properties"])
+# The SDK adds its own settings (stream_maps, flattening_*, ...) to the schema at runtime.
+SDK_SETTINGS = ("stream_map", "faker_config", "flattening_", "batch_config")
+TAP_SETTINGS = [
+    name
+    for name in TapHubspotActivity.config_jsonschema["properties"]
+    if not name.startswith(SDK_SETTINGS)
+]
 SECRETS = {"access_token", "client_secret", "refresh_token"}
 
 
