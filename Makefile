@@ -83,7 +83,7 @@ $(AIRFLOW_STAMP): $(AIRFLOW_CONSTRAINTS) | $(AIRFLOW_VENV)/bin/python
 test-airflow: install airflow-install
 	AIRFLOW_TEST_REQUIRED=1 $(BIN)/python -m pytest tests/test_airflow.py
 
-# The benchmark harness (benchmarks/README.md): one table, 5-8 minutes on 2 cores.
+# The benchmark harness (benchmarks/README.md): one table, about 5 minutes on 2 cores.
 #   make bench BENCH_ARGS=--quick   smaller data sets, one repeat
 .PHONY: bench
 bench: $(VENV_STAMP)

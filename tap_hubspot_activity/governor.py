@@ -17,12 +17,16 @@ if t.TYPE_CHECKING:
 # (Free/Starter: 100 requests per 10 s).
 DEFAULT_MAX_REQUESTS = 100
 DEFAULT_INTERVAL_SECONDS = 10.0
-# Leave this share of the rolling budget unused: other integrations share the app's
-# limit, and the window edges of client and server never line up exactly.
-HEADROOM = 0.1
+# Leave this share of the rolling budget unused (at least MIN_HEADROOM requests): other
+# integrations share the app's limit, and the window edges of client and server never
+# line up exactly.
+HEADROOM = 0.05
+MIN_HEADROOM = 2
 # A request counts in the server's window from when it arrives, a little after we send
-# it: hold each send in our window this much longer.
-WINDOW_SLACK = 0.05
+# it: hold each send in our window this much longer (a share of the window, at least
+# MIN_WINDOW_SLACK_SECONDS).
+WINDOW_SLACK = 0.02
+MIN_WINDOW_SLACK_SECONDS = 0.05
 DAILY_RESET_JUMP = 100
 
 
@@ -63,7 +67,8 @@ class RateLimitGovernor:
     @property
     def budget(self) -> int:
         """Requests this tap allows itself per rolling interval."""
-        return max(1, int(self._max_requests * (1 - HEADROOM)))
+        spare = max(MIN_HEADROOM, int(self._max_requests * HEADROOM))
+        return max(1, self._max_requests - spare)
 
     def wait_turn(self) -> None:
         """Block until one more request fits the rolling budget, then count it as sent."""
@@ -81,7 +86,9 @@ class RateLimitGovernor:
                     )
                     raise DailyQuotaReserveError(msg)
                 now = self._clock()
-                window = self._interval * (1 + WINDOW_SLACK)
+                window = self._interval + max(
+                    MIN_WINDOW_SLACK_SECONDS, self._interval * WINDOW_SLACK
+                )
                 while self._sent and self._sent[0] <= now - window:
                     self._sent.popleft()
                 wait = self._paused_until - now
@@ -120,7 +127,7 @@ class RateLimitGovernor:
                 or daily_remaining > self.daily_remaining + self._in_flight + DAILY_RESET_JUMP
             ):
                 self.daily_remaining = daily_remaining
-            if remaining is not None and remaining <= self._max_requests * HEADROOM / 2:
+            if remaining is not None and remaining < max(1, self._max_requests * HEADROOM / 2):
                 # Someone else is spending this app's budget too: let the window roll.
                 self._paused_until = max(self._paused_until, self._clock() + self._interval / 2)
 

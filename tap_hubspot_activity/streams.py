@@ -5,11 +5,14 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import hashlib
+import itertools
 import json
+import math
 import sys
 import threading
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
@@ -41,7 +44,7 @@ MIN_WINDOW = dt.timedelta(minutes=1)
 MAX_WINDOW_RECORDS = 20_000
 # Windows are sized for about this many events: big enough that the extra request at
 # each window edge is cheap, small enough that windows in flight stay light.
-TARGET_WINDOW_RECORDS = 3_000
+TARGET_WINDOW_RECORDS = 2_000
 ONE_MS = dt.timedelta(milliseconds=1)
 
 
@@ -52,6 +55,23 @@ def _iso_ms(moment: dt.datetime) -> str:
 
 def _epoch_ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class TooDense:
+    """A window with about `estimate` events: more than is worth holding at once."""
+
+    estimate: int
+
+
+def _estimate_events(stamps: list[str], start: dt.datetime, end: dt.datetime) -> int:
+    """Events in [start, end), judged from one page of time-ordered stamps."""
+    first = dt.datetime.fromisoformat(min(stamps))
+    last = dt.datetime.fromisoformat(max(stamps))
+    span = (last - first).total_seconds()
+    if span <= 0:
+        return MAX_WINDOW_RECORDS * 2
+    return int(len(stamps) * (end - start).total_seconds() / span)
 
 
 class WindowPlanner:
@@ -132,24 +152,39 @@ class WindowedActivityStream(HubspotActivityStream):
         def submit(low: dt.datetime, high: dt.datetime) -> Future:
             return pool.submit(self.fetch_window, context, low, high, stop)
 
+        def top_up() -> None:
+            # Keep `workers` requests in flight; finished windows wait for their turn to
+            # be emitted, up to a bound that keeps memory flat.
+            in_flight = sum(not future.done() for _, _, future in pending)
+            while planner.has_next() and in_flight < workers and len(pending) < 2 * workers:
+                low, high = planner.take()
+                pending.append((low, high, submit(low, high)))
+                in_flight += 1
+
         try:
             while pending or planner.has_next():
-                while planner.has_next() and len(pending) < workers:
-                    low, high = planner.take()
-                    pending.append((low, high, submit(low, high)))
+                top_up()
+                while not pending[0][2].done():
+                    waiting = [future for _, _, future in pending if not future.done()]
+                    wait(waiting, return_when=FIRST_COMPLETED)
+                    top_up()
                 low, high, future = pending.popleft()
                 batch = future.result()
-                if batch is None:
-                    middle = low + (high - low) / 2
+                if isinstance(batch, TooDense):
+                    pieces = max(2, min(workers, math.ceil(batch.estimate / TARGET_WINDOW_RECORDS)))
                     self.logger.info(
-                        "%s: more than %d events in one window, splitting it at %s",
+                        "%s: about %d events from %s to %s, splitting the window in %d",
                         self.name,
-                        MAX_WINDOW_RECORDS,
-                        middle,
+                        batch.estimate,
+                        format_timestamp(low),
+                        format_timestamp(high),
+                        pieces,
                     )
-                    pending.appendleft((middle, high, submit(middle, high)))
-                    pending.appendleft((low, middle, submit(low, middle)))
-                    planner.learn(low, high, MAX_WINDOW_RECORDS)
+                    step = (high - low) / pieces
+                    edges = [low + step * i for i in range(pieces)] + [high]
+                    for piece_low, piece_high in reversed(list(itertools.pairwise(edges))):
+                        pending.appendleft((piece_low, piece_high, submit(piece_low, piece_high)))
+                    planner.learn(low, high, batch.estimate)
                     continue
                 planner.learn(low, high, len(batch))
                 yield from batch
@@ -172,22 +207,34 @@ class WindowedActivityStream(HubspotActivityStream):
         start: dt.datetime,
         end: dt.datetime,
         stop: threading.Event | None = None,
-    ) -> list[dict[str, t.Any]] | None:
-        """All events in [start, end), sorted; None when the window is too dense to hold.
+    ) -> list[dict[str, t.Any]] | TooDense:
+        """All events in [start, end), sorted; TooDense when the window should be split.
 
+        HubSpot sends a window in time order (either way), so the span of the first full
+        page tells the window's density: a window far over TARGET_WINDOW_RECORDS is given
+        up after that one page, not after paging through it. Were the order random, the
+        span would look wide and MAX_WINDOW_RECORDS still bounds the window.
         `stop` is set when the window is no longer wanted: its retries then give up.
         """
         self.fetch_abandoned.event = stop
         low, high = format_timestamp(start), format_timestamp(end)
         window_context = {**(context or {}), "window_start": low, "window_end": high}
+        page_size = int(self.config["page_size"])
+        splittable = end - start > MIN_WINDOW
         by_id: dict[str, dict[str, t.Any]] = {}
-        for raw in self.request_records(window_context):
+        first_page: list[str] = []
+        for seen, raw in enumerate(self.request_records(window_context), start=1):
             record = self.stamp(raw)
-            if record is None or not low <= record["occurredAt"] < high:
-                continue
-            by_id[record["id"]] = record
-            if len(by_id) > MAX_WINDOW_RECORDS and end - start > MIN_WINDOW:
-                return None
+            if record is not None and low <= record["occurredAt"] < high:
+                by_id[record["id"]] = record
+                if seen <= page_size:
+                    first_page.append(record["occurredAt"])
+            if splittable and seen == page_size and len(first_page) > 1:
+                estimate = _estimate_events(first_page, start, end)
+                if estimate > 2 * TARGET_WINDOW_RECORDS:
+                    return TooDense(estimate)
+            if splittable and len(by_id) > MAX_WINDOW_RECORDS:
+                return TooDense(2 * len(by_id))
         return sorted(by_id.values(), key=lambda record: (record["occurredAt"], record["id"]))
 
 
