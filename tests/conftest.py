@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
+import tempfile
 import typing as t
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
+from scripts import warehouse
 from tap_hubspot_activity.tap import TapHubspotActivity
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
@@ -132,3 +136,18 @@ def fresh_emulator() -> t.Iterator[HubSpotEmulator]:
     """A private emulator for tests that add events, change modes or inject faults."""
     with HubSpotEmulator(EmulatorConfig(seed=23, **SMALL_PORTAL)) as emu:
         yield emu
+
+
+@pytest.fixture(scope="module")
+def pg() -> t.Iterator[t.Any]:
+    """An embedded PostgreSQL per test module, in its own temporary data directory.
+
+    Not under pytest's basetemp: as root the server runs as its own system user, and
+    pytest makes /tmp/pytest-of-<user> 0700 again whenever a session starts.
+    """
+    root = Path(tempfile.mkdtemp(prefix="hubspot-activity-pg-"))
+    try:
+        yield warehouse.start(root / "pgdata")
+    finally:
+        warehouse.stop(root / "pgdata")
+        shutil.rmtree(root, ignore_errors=True)

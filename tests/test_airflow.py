@@ -18,10 +18,8 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -32,7 +30,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from scripts import warehouse
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,18 +132,6 @@ def emu() -> t.Iterator[HubSpotEmulator]:
     )
     with HubSpotEmulator(config) as emulator:
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def pg() -> t.Iterator[t.Any]:
-    # Outside pytest's basetemp, as in test_pipeline.py: as root the server runs as its
-    # own system user, which pytest's 0700 session directories would lock out.
-    root = Path(tempfile.mkdtemp(prefix="hubspot-activity-airflow-pg-"))
-    try:
-        yield warehouse.start(root / "pgdata")
-    finally:
-        warehouse.stop(root / "pgdata")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,8 @@ import hashlib
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import typing as t
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -29,7 +27,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from scripts import warehouse
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
@@ -86,18 +83,6 @@ def emu() -> t.Iterator[HubSpotEmulator]:
     )
     with HubSpotEmulator(config) as emulator:
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def pg() -> t.Iterator[t.Any]:
-    # Outside pytest's basetemp, as in test_pipeline: the server runs as its own system
-    # user when the tests run as root, and pytest re-restricts its basetemp to 0700.
-    root = Path(tempfile.mkdtemp(prefix="hubspot-activity-dbt-pg-"))
-    try:
-        yield warehouse.start(root / "pgdata")
-    finally:
-        warehouse.stop(root / "pgdata")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

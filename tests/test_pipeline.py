@@ -11,10 +11,8 @@ import datetime as dt
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
-import tempfile
 import typing as t
 from pathlib import Path
 
@@ -22,7 +20,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from scripts import warehouse
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
@@ -54,19 +51,6 @@ def emu() -> t.Iterator[HubSpotEmulator]:
     )
     with HubSpotEmulator(config) as emulator:
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def pg() -> t.Iterator[t.Any]:
-    # Not under pytest's basetemp: the server runs as its own system user when the
-    # tests run as root, and pytest makes /tmp/pytest-of-<user> 0700 again whenever a
-    # session starts, which would lock that user out of the data directory.
-    root = Path(tempfile.mkdtemp(prefix="hubspot-activity-pg-"))
-    try:
-        yield warehouse.start(root / "pgdata")
-    finally:
-        warehouse.stop(root / "pgdata")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

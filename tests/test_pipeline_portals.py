@@ -12,7 +12,7 @@ import pytest
 from psycopg import sql
 
 from tests.emulator import EmulatorConfig, HubSpotEmulator
-from tests.test_pipeline import MELTANO, ROOT, RUN_TIMEOUT_S, TABLES, TOKEN, meltano, pg
+from tests.test_pipeline import MELTANO, ROOT, RUN_TIMEOUT_S, TABLES, TOKEN, meltano
 
 pytestmark = pytest.mark.pipeline
 
@@ -27,8 +27,6 @@ SMALL = {
     "security_per_day": 4.0,
     "history_days": 40,
 }
-
-__all__ = ["pg"]  # the embedded PostgreSQL fixture, shared with test_pipeline
 
 
 @pytest.fixture(scope="module")
