@@ -24,13 +24,7 @@ typed as (
 ),
 
 ranked as (
-    select
-        typed.*,
-        row_number() over (
-            partition by portal_id, id
-            order by loaded_at desc nulls last, occurred_at desc
-        ) as copy_number
-    from typed
+    {{ latest_copy('typed') }}
 )
 
 select
