@@ -419,8 +419,6 @@ class HubspotActivityStream(RESTStream[str | None]):
         end = signpost if isinstance(signpost, dt.datetime) else dt.datetime.now(dt.UTC)
         if self.config.get("end_date"):
             end = min(end, parse_datetime_setting(self.config["end_date"]))
-        # Whole milliseconds, HubSpot's precision, so the server and client bounds agree.
-        end = end.replace(microsecond=end.microsecond // 1000 * 1000)
         return start, end
 
     @override

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import hashlib
-import itertools
 import json
-import math
 import sys
-import threading
 import typing as t
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
@@ -23,6 +17,14 @@ from tap_hubspot_activity.client import (
     format_timestamp,
 )
 from tap_hubspot_activity.fanout import CHECKPOINT
+from tap_hubspot_activity.windows import (
+    MAX_WINDOW_RECORDS,
+    MIN_WINDOW,
+    TooDense,
+    Window,
+    WindowSchedule,
+    give_up_early,
+)
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -30,22 +32,15 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    import threading
     from collections.abc import Iterable
 
     from singer_sdk.helpers.types import Context
 
 SCHEMAS = SchemaDirectory(resources.files(schemas))
 
-INITIAL_WINDOW = dt.timedelta(days=7)
-MAX_WINDOW = dt.timedelta(days=366)
-MIN_WINDOW = dt.timedelta(minutes=1)
-# A window is sorted in memory before it is emitted; past this many records it is
-# split in two and fetched again, which keeps memory flat on dense portals.
-MAX_WINDOW_RECORDS = 20_000
-# Windows are sized for about this many events: big enough that the extra request at
-# each window edge is cheap, small enough that windows in flight stay light.
-TARGET_WINDOW_RECORDS = 2_000
 ONE_MS = dt.timedelta(milliseconds=1)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _iso_ms(moment: dt.datetime) -> str:
@@ -54,53 +49,18 @@ def _iso_ms(moment: dt.datetime) -> str:
 
 
 def _epoch_ms(moment: dt.datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    return (moment - EPOCH) // ONE_MS
 
 
-@dataclass(frozen=True)
-class TooDense:
-    """A window with about `estimate` events: more than is worth holding at once."""
+def _whole_ms(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) widened to whole milliseconds, HubSpot's precision.
 
-    estimate: int
-
-
-def _estimate_events(stamps: list[str], start: dt.datetime, end: dt.datetime) -> int:
-    """Events in [start, end), judged from one page of time-ordered stamps."""
-    first = dt.datetime.fromisoformat(min(stamps))
-    last = dt.datetime.fromisoformat(max(stamps))
-    span = (last - first).total_seconds()
-    if span <= 0:
-        return MAX_WINDOW_RECORDS * 2
-    return int(len(stamps) * (end - start).total_seconds() / span)
-
-
-class WindowPlanner:
-    """Cuts [start, end) into windows sized from the event density seen so far."""
-
-    def __init__(self, start: dt.datetime, end: dt.datetime) -> None:
-        """Begin with a week: a first guess, corrected by every closed window."""
-        self.next_start = start
-        self.end = end
-        self.size = INITIAL_WINDOW
-
-    def has_next(self) -> bool:
-        """Whether any of the range is still unplanned."""
-        return self.next_start < self.end
-
-    def take(self) -> tuple[dt.datetime, dt.datetime]:
-        """The next window to fetch."""
-        start = self.next_start
-        self.next_start = min(start + self.size, self.end)
-        return start, self.next_start
-
-    def learn(self, start: dt.datetime, end: dt.datetime, count: int) -> None:
-        """Aim the next windows at TARGET_WINDOW_RECORDS events each."""
-        if count == 0:
-            self.size = min(self.size * 2, MAX_WINDOW)
-            return
-        seconds_per_event = (end - start).total_seconds() / count
-        wanted = dt.timedelta(seconds=seconds_per_event * TARGET_WINDOW_RECORDS)
-        self.size = max(MIN_WINDOW, min(wanted, MAX_WINDOW))
+    Window edges fall between milliseconds when a window is cut in pieces; sent as they
+    are, the end would be truncated and an event in its last millisecond missed.
+    """
+    floor = start - dt.timedelta(microseconds=start.microsecond % 1000)
+    ceiling = end + dt.timedelta(microseconds=-end.microsecond % 1000)
+    return floor, ceiling
 
 
 class WindowedActivityStream(HubspotActivityStream):
@@ -118,7 +78,10 @@ class WindowedActivityStream(HubspotActivityStream):
     check_sorted = False
 
     def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
-        """The endpoint's own time-filter parameters for [start - 1 ms, end]."""
+        """The endpoint's own time-filter parameters for [start - 1 ms, end].
+
+        `start` and `end` are whole milliseconds.
+        """
         raise NotImplementedError
 
     @override
@@ -131,7 +94,7 @@ class WindowedActivityStream(HubspotActivityStream):
         if context and "window_start" in context:
             start = dt.datetime.fromisoformat(context["window_start"])
             end = dt.datetime.fromisoformat(context["window_end"])
-            params.update(self.window_params(start, end))
+            params.update(self.window_params(*_whole_ms(start, end)))
         return params
 
     @override
@@ -141,52 +104,10 @@ class WindowedActivityStream(HubspotActivityStream):
             self.logger.info("%s: nothing to read, %s is not before %s", self.name, start, end)
             return
         self.logger.info("%s: reading events from %s to %s", self.name, start, end)
-        planner = WindowPlanner(start, end)
-        workers = int(self.config["max_concurrency"])
-        # Windows in flight, oldest first: fetched in parallel, emitted strictly in order.
-        pending: collections.deque[tuple[dt.datetime, dt.datetime, Future]] = collections.deque()
+        schedule = WindowSchedule(self, context, start, end)
         total = 0
-        stop = threading.Event()
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name)
-
-        def submit(low: dt.datetime, high: dt.datetime) -> Future:
-            return pool.submit(self.fetch_window, context, low, high, stop)
-
-        def top_up() -> None:
-            # Keep `workers` requests in flight; finished windows wait for their turn to
-            # be emitted, up to a bound that keeps memory flat.
-            in_flight = sum(not future.done() for _, _, future in pending)
-            while planner.has_next() and in_flight < workers and len(pending) < 2 * workers:
-                low, high = planner.take()
-                pending.append((low, high, submit(low, high)))
-                in_flight += 1
-
         try:
-            while pending or planner.has_next():
-                top_up()
-                while not pending[0][2].done():
-                    waiting = [future for _, _, future in pending if not future.done()]
-                    wait(waiting, return_when=FIRST_COMPLETED)
-                    top_up()
-                low, high, future = pending.popleft()
-                batch = future.result()
-                if isinstance(batch, TooDense):
-                    pieces = max(2, min(workers, math.ceil(batch.estimate / TARGET_WINDOW_RECORDS)))
-                    self.logger.info(
-                        "%s: about %d events from %s to %s, splitting the window in %d",
-                        self.name,
-                        batch.estimate,
-                        format_timestamp(low),
-                        format_timestamp(high),
-                        pieces,
-                    )
-                    step = (high - low) / pieces
-                    edges = [low + step * i for i in range(pieces)] + [high]
-                    for piece_low, piece_high in reversed(list(itertools.pairwise(edges))):
-                        pending.appendleft((piece_low, piece_high, submit(piece_low, piece_high)))
-                    planner.learn(low, high, batch.estimate)
-                    continue
-                planner.learn(low, high, len(batch))
+            for high, batch in schedule.closed_windows():
                 yield from batch
                 yield CHECKPOINT
                 total += len(batch)
@@ -198,43 +119,46 @@ class WindowedActivityStream(HubspotActivityStream):
                     total,
                 )
         finally:
-            stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+            schedule.close()
 
     def fetch_window(
         self,
         context: Context | None,
-        start: dt.datetime,
-        end: dt.datetime,
-        stop: threading.Event | None = None,
+        window: Window,
+        abandoned: threading.Event,
     ) -> list[dict[str, t.Any]] | TooDense:
-        """All events in [start, end), sorted; TooDense when the window should be split.
+        """All events of `window`, sorted; TooDense when the window should be split.
 
-        HubSpot sends a window in time order (either way), so the span of the first full
-        page tells the window's density: a window far over TARGET_WINDOW_RECORDS is given
-        up after that one page, not after paging through it. Were the order random, the
-        span would look wide and MAX_WINDOW_RECORDS still bounds the window.
-        `stop` is set when the window is no longer wanted: its retries then give up.
+        After every page, the density of that page tells how many events are still
+        ahead: past SPLIT_ABOVE the window is given up there and then, not paged to
+        its end (see `give_up_early`). Were the order random, the guess would look small and
+        MAX_WINDOW_RECORDS still bounds the window. `abandoned` is set when the window
+        is no longer wanted: its retries then give up. `window.fetched` follows the
+        records held so far, for the schedule's memory budget.
         """
-        self.fetch_abandoned.event = stop
+        self.fetch_abandoned.event = abandoned
+        start, end = window.low, window.high
         low, high = format_timestamp(start), format_timestamp(end)
         window_context = {**(context or {}), "window_start": low, "window_end": high}
         page_size = int(self.config["page_size"])
         splittable = end - start > MIN_WINDOW
         by_id: dict[str, dict[str, t.Any]] = {}
-        first_page: list[str] = []
+        page: list[str] = []
         for seen, raw in enumerate(self.request_records(window_context), start=1):
             record = self.stamp(raw)
             if record is not None and low <= record["occurredAt"] < high:
                 by_id[record["id"]] = record
-                if seen <= page_size:
-                    first_page.append(record["occurredAt"])
-            if splittable and seen == page_size and len(first_page) > 1:
-                estimate = _estimate_events(first_page, start, end)
-                if estimate > 2 * TARGET_WINDOW_RECORDS:
-                    return TooDense(estimate)
-            if splittable and len(by_id) > MAX_WINDOW_RECORDS:
-                return TooDense(2 * len(by_id))
+                page.append(record["occurredAt"])
+            if seen % page_size:
+                continue
+            window.fetched = len(by_id)
+            if splittable:
+                verdict = give_up_early(page, start, end, len(by_id))
+                if verdict is not None:
+                    return verdict
+                if len(by_id) > MAX_WINDOW_RECORDS:
+                    return TooDense(((start, end, 2 * len(by_id)),))
+            page = []
         return sorted(by_id.values(), key=lambda record: (record["occurredAt"], record["id"]))
 
 

@@ -12,7 +12,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_hubspot_activity.client import HubspotAPIError
 from tap_hubspot_activity.tap import TapHubspotActivity
-from tests.conftest import STREAMS, TOKEN, run_tap, tap_config, truth_ids
+from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 
@@ -77,26 +77,28 @@ def test_daily_limit_stops_cleanly_with_state(fresh_emulator):
     assert first_window_done.state
 
 
-def test_failed_request_does_not_advance_state_and_rerun_loses_nothing(fresh_emulator):
+def test_failed_request_does_not_advance_state_and_rerun_loses_nothing():
     # Security fails for good after a few pages: the bookmark stays at the last closed
-    # window, and a rerun from the last STATE completes the stream.
-    fresh_emulator.configure(ten_second_max=100_000)
-    recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=70)).isoformat()
-    config = tap_config(
-        fresh_emulator, page_size=100, max_retry_seconds=2, start_date=recent, max_concurrency=1
-    )
-    fresh_emulator.inject_fault("502", count=1000, path="/activity/security", after=2)
-    broken = run_tap(config, expect_error=True)
-    assert "502" in str(broken.error)
-    emitted = set(broken.ids("security_activity"))
-    assert emitted, "some windows should have closed before the failure"
-    bookmark = broken.state["bookmarks"]["security_activity"]["replication_key_value"]
-    assert bookmark == max(r["occurredAt"] for r in broken.records["security_activity"])
-    assert emitted < set(truth_ids(fresh_emulator, "security_activity"))
-    fresh_emulator.clear_faults()
-    rerun = run_tap(config, state=broken.state)
-    union = emitted | set(rerun.ids("security_activity"))
-    assert union == set(truth_ids(fresh_emulator, "security_activity"))
+    # window, and a rerun from the last STATE completes the stream. Dense enough (about
+    # 14,000 events) to be read in several windows.
+    dense = EmulatorConfig(seed=23, **{**SMALL_PORTAL, "security_per_day": 200.0})
+    with HubSpotEmulator(dense) as emulator:
+        recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=70)).isoformat()
+        config = tap_config(
+            emulator, page_size=100, max_retry_seconds=2, start_date=recent, max_concurrency=1
+        )
+        emulator.inject_fault("502", count=1000, path="/activity/security", after=12)
+        broken = run_tap(config, expect_error=True)
+        assert "502" in str(broken.error)
+        emitted = set(broken.ids("security_activity"))
+        assert emitted, "some windows should have closed before the failure"
+        bookmark = broken.state["bookmarks"]["security_activity"]["replication_key_value"]
+        assert bookmark == max(r["occurredAt"] for r in broken.records["security_activity"])
+        assert emitted < set(truth_ids(emulator, "security_activity"))
+        emulator.clear_faults()
+        rerun = run_tap(config, state=broken.state)
+        union = emitted | set(rerun.ids("security_activity"))
+        assert union == set(truth_ids(emulator, "security_activity"))
 
 
 def test_bad_request_carries_hubspots_message(fresh_emulator):

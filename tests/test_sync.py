@@ -69,6 +69,23 @@ def test_window_bounds_at_exact_event_times(fresh_emulator):
         assert events[-10]["id"] not in run.ids("security_activity")
 
 
+def test_window_edges_between_milliseconds(fresh_emulator):
+    """Edges inside a millisecond (split windows have them) keep the events around them."""
+    events = fresh_emulator.truth("security")
+    half_ms = dt.timedelta(microseconds=500)
+    first, last = events[10], events[-10]
+    start = dt.datetime.fromisoformat(first["createdAt"]) + half_ms
+    end = dt.datetime.fromisoformat(last["createdAt"]) + half_ms
+    fresh_emulator.configure(after_bound="exclusive", before_bound="exclusive")
+    run = run_tap(
+        tap_config(fresh_emulator, start_date=start.isoformat(), end_date=end.isoformat())
+    )
+    expected = truth_ids(fresh_emulator, "security_activity", since=start, until=end)
+    assert sorted(run.ids("security_activity")) == sorted(expected)
+    assert last["id"] in run.ids("security_activity")
+    assert first["id"] not in run.ids("security_activity")
+
+
 def test_bursts_sharing_a_millisecond_survive_small_pages(emulator):
     events = emulator.truth("audit-logs")
     stamps = [event["occurredAt"] for event in events]
