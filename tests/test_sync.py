@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import typing as t
 
 import pytest
 
-from tests.conftest import STREAMS, TOKEN, run_tap, tap_config, truth_ids
+from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
+from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 
 def test_full_sync_equals_truth(emulator):
@@ -52,6 +54,32 @@ def test_every_sort_order_and_bound_kind(fresh_emulator, order, bounds):
         ids = run.ids(stream)
         assert len(ids) == len(set(ids)), stream
         assert sorted(ids) == sorted(truth_ids(fresh_emulator, stream)), stream
+
+
+@pytest.fixture(scope="module")
+def dense_emulator() -> t.Iterator[HubSpotEmulator]:
+    """About 12,000 security events: read in many windows, most of them split."""
+    config = EmulatorConfig(
+        seed=31, **{**SMALL_PORTAL, "security_per_day": 400.0, "history_days": 30}
+    )
+    with HubSpotEmulator(config) as emulator:
+        yield emulator
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("bounds", ["inclusive", "exclusive"])
+def test_dense_windows_split_under_every_order_and_bound(dense_emulator, order, bounds):
+    dense_emulator.configure(sort={"security": order}, after_bound=bounds, before_bound=bounds)
+    run = run_tap(tap_config(dense_emulator, page_size=50, max_concurrency=4))
+    assert "splitting the window" in run.log
+    records = run.records["security_activity"]
+    times = [record["occurredAt"] for record in records]
+    assert times == sorted(times)
+    ids = run.ids("security_activity")
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(truth_ids(dense_emulator, "security_activity"))
+    bookmark = run.state["bookmarks"]["security_activity"]["replication_key_value"]
+    assert bookmark == times[-1]
 
 
 def test_window_bounds_at_exact_event_times(fresh_emulator):
