@@ -284,6 +284,7 @@ class HubspotActivityStream(RESTStream[str | None]):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         portal = self.portal_for(context)
+        self._tap.read_ahead_from(self)  # type: ignore[attr-defined]
         try:
             if portal.failure:
                 self.logger.warning("%s: skipping %s, which failed earlier", self.name, portal.name)
@@ -300,6 +301,7 @@ class HubspotActivityStream(RESTStream[str | None]):
             )
         except (FatalAPIError, RetriableAPIError) as exc:
             if not self._tap.multi_portal:  # type: ignore[attr-defined]
+                self._tap.stop_reading_ahead()  # type: ignore[attr-defined]
                 raise
             # One portal's revoked token or used-up quota must not stop the others.
             portal.failure = self.redact(str(exc))
@@ -309,27 +311,57 @@ class HubspotActivityStream(RESTStream[str | None]):
                 self.name,
                 portal.failure,
             )
+        except BaseException:
+            # The run is failing: threads reading later streams ahead must not outlive it.
+            self._tap.stop_reading_ahead()  # type: ignore[attr-defined]
+            raise
         finally:
             partitions = self.partitions
-            if self._fanout is not None and partitions and context == partitions[-1]:
-                self._fanout.close()
-                self._fanout = None
+            if not partitions or context == partitions[-1]:
+                self.stop_reading_ahead()
 
-    def _items(self, context: Context | None) -> Iterator[t.Any]:
-        """The partition's records and checkpoints: read here, or by the portal fan-out."""
+    def read_ahead(self) -> None:
+        """Start reading every partition in the background, before the SDK reaches the stream."""
+        partitions: list[dict | None] = [None]
+        if self.partitions:
+            partitions = list(self.partitions)
         contexts = [
             partition
-            for partition in self.partitions or []
-            if not self.portal_for(partition).failure
+            for partition in partitions
+            if partition is None or not self.portal_for(partition).failure
         ]
-        parallel = int(self.config["max_parallel_portals"])
-        if self._tap.multi_portal and parallel > 1 and len(contexts) > 1:  # type: ignore[attr-defined]
-            if self._fanout is None:
-                # Create every partition's state entry here, before threads read them.
-                for partition in contexts:
-                    self.get_context_state(partition)
-                self._fanout = FanOut(self._extract_partition, contexts, parallel)
-            return self._fanout.replay(context or {})
+        self._start_fanout(contexts, self._parallel_portals(contexts))
+
+    def stop_reading_ahead(self) -> None:
+        """Drop what was read ahead and not replayed (the run failed before this stream)."""
+        if self._fanout is not None:
+            self._fanout.close()
+            self._fanout = None
+
+    def _parallel_portals(self, contexts: list[dict | None]) -> int:
+        if self._tap.multi_portal and len(contexts) > 1:  # type: ignore[attr-defined]
+            return int(self.config["max_parallel_portals"])
+        return 1
+
+    def _start_fanout(self, contexts: list[dict | None], parallel: int) -> None:
+        # Create every partition's state entry here, before threads read them.
+        for partition in contexts:
+            self.get_context_state(partition)
+        self._fanout = FanOut(self._extract_partition, contexts, parallel)
+
+    def _items(self, context: Context | None) -> Iterator[t.Any]:
+        """The partition's records and checkpoints: read here, or by a fan-out."""
+        if self._fanout is None:
+            contexts: list[dict | None] = [
+                partition
+                for partition in self.partitions or []
+                if not self.portal_for(partition).failure
+            ]
+            parallel = self._parallel_portals(contexts)
+            if parallel > 1:
+                self._start_fanout(contexts, parallel)
+        if self._fanout is not None:
+            return self._fanout.replay(context)
         return self._extract_partition(context)
 
     _fanout: FanOut | None = None

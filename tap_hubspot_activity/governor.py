@@ -148,18 +148,36 @@ def _int_header(headers: t.Mapping[str, str], name: str) -> int | None:
 
 
 class GovernedSession(requests.Session):
-    """A requests session whose every send first waits for the governor's go."""
+    """A requests session whose every send first waits for the governor's go.
 
-    def __init__(self, governor: RateLimitGovernor, *, pool_size: int = 10) -> None:
+    At most `max_in_flight` requests are sent at once, whichever stream or window they
+    serve: the streams read ahead share the portal's `max_concurrency`.
+    """
+
+    def __init__(self, governor: RateLimitGovernor, *, max_in_flight: int = 8) -> None:
         """Share one governor (and one connection pool) across a portal's streams."""
         super().__init__()
         self.governor = governor
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size)
+        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._holding = threading.local()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max_in_flight + 2)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # type: ignore[override]
-        """Send once the governor allows it, and let it read the rate-limit headers."""
+        """Send once a slot is free and the governor allows it; let it read the headers."""
+        if getattr(self._holding, "slot", False):  # a redirect, sent from within send
+            return self._governed_send(request, **kwargs)
+        with self._slots:
+            self._holding.slot = True
+            try:
+                return self._governed_send(request, **kwargs)
+            finally:
+                self._holding.slot = False
+
+    def _governed_send(
+        self, request: requests.PreparedRequest, **kwargs: t.Any
+    ) -> requests.Response:
         self.governor.wait_turn()
         response = super().send(request, **kwargs)
         self.governor.observe(response)

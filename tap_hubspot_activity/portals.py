@@ -105,6 +105,6 @@ def build_portals(config: Mapping[str, t.Any]) -> list[Portal]:
     portals = []
     for entry in portal_entries(config):
         governor = RateLimitGovernor(daily_quota_reserve=int(config["daily_quota_reserve"]))
-        session = GovernedSession(governor, pool_size=int(config["max_concurrency"]) + 2)
+        session = GovernedSession(governor, max_in_flight=int(config["max_concurrency"]))
         portals.append(Portal(governor=governor, session=session, **entry))
     return portals

@@ -15,7 +15,12 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.singerlib.encoding import SingerMessageType
 
-from tap_hubspot_activity.client import MAX_PAGE_SIZE, HubspotAPIError, parse_datetime_setting
+from tap_hubspot_activity.client import (
+    MAX_PAGE_SIZE,
+    HubspotActivityStream,
+    HubspotAPIError,
+    parse_datetime_setting,
+)
 from tap_hubspot_activity.portals import CREDENTIAL_KEYS, Portal, build_portals, portal_entries
 from tap_hubspot_activity.streams import (
     AuditLogsStream,
@@ -197,8 +202,9 @@ class TapHubspotActivity(Tap):
             th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
             default=DEFAULT_CONCURRENCY,
             title="Maximum concurrency",
-            description="Time windows of the audit log and security history fetched in "
-            "parallel, all within the portal's rate limit; records are still emitted in "
+            description="Requests in flight per portal: time windows of the audit log and "
+            "security history, and the streams after the first (read ahead while it is "
+            "emitted), all within the portal's rate limit; records are still emitted in "
             "order. 1 reads sequentially.",
         ),
         th.Property(
@@ -274,6 +280,28 @@ class TapHubspotActivity(Tap):
     def secrets(self) -> list[str]:
         """Every secret value of the run, for redaction."""
         return [secret for portal in self.portals.values() for secret in portal.secrets()]
+
+    def read_ahead_from(self, current: HubspotActivityStream) -> None:
+        """As the first stream starts, start reading the streams after it (once a run).
+
+        The SDK syncs streams one after another; the later ones are read meanwhile into
+        spool files, all within each portal's rate limit and max_concurrency.
+        """
+        if self._reading_ahead is not None:
+            return
+        selected = [stream for stream in self.streams.values() if stream.selected]
+        later = selected[selected.index(current) + 1 :] if current in selected else []
+        self._reading_ahead = t.cast("list[HubspotActivityStream]", later)
+        if int(self.config["max_concurrency"]) > 1:
+            for stream in self._reading_ahead:
+                stream.read_ahead()
+
+    def stop_reading_ahead(self) -> None:
+        """The run failed: stop the streams read ahead and drop what they read."""
+        for stream in self._reading_ahead or []:
+            stream.stop_reading_ahead()
+
+    _reading_ahead: list[HubspotActivityStream] | None = None
 
     def finish_run(self) -> None:
         """Report what rate limiting cost, then fail the run if any portal failed."""

@@ -727,6 +727,7 @@ def test_stats_count_requests_rate_and_concurrency(http) -> None:
             "total_requests": 8,
             "peak_requests_per_10s": 8,
             "peak_concurrency": 4,
+            "peak_paths_in_flight": 1,
             "rate_limited": 0,
             "requests": {
                 "/account-info/v3/activity/login 200": 3,

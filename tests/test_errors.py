@@ -148,6 +148,29 @@ def test_cli_reports_a_fatal_error_without_traceback(tmp_path):
     assert TOKEN not in done.stderr + done.stdout
 
 
+def test_cli_failing_first_stream_stops_the_streams_read_ahead(tmp_path):
+    # audit_logs, synced first, fails for good while the later streams are read ahead:
+    # the run ends with the one error, and nothing of the later streams is emitted.
+    with HubSpotEmulator(EmulatorConfig(seed=3, users=10, latency_ms=30)) as emu:
+        emu.inject_fault("502", count=10_000, path="/activity/audit-logs")
+        config_file = tmp_path / "config.json"
+        config_file.write_text(json.dumps(tap_config(emu, max_retry_seconds=2)))
+        done = subprocess.run(
+            [sys.executable, "-m", "tap_hubspot_activity", "--config", str(config_file)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        requests_seen = emu.stats()["requests"]
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "502 BAD_GATEWAY" in done.stderr
+    assert any("/activity/login 200" in key for key in requests_seen), "read ahead"
+    messages = [json.loads(line) for line in done.stdout.splitlines() if line]
+    assert not [m for m in messages if m["type"] == "RECORD"]
+
+
 def test_cli_rejects_bad_config_without_traceback(tmp_path):
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps({"access_token": "x", "page_size": 500}))

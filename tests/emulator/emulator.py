@@ -65,6 +65,9 @@ class HubSpotEmulator:
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._inflight = 0
+        # Requests in flight per path: how many endpoints a client reads at once.
+        self._paths_inflight: collections.Counter[str] = collections.Counter()
+        self._peak_paths = 0
         self._total = 0
         self._by_status: collections.Counter[str] = collections.Counter()
         self._recent: collections.deque[float] = collections.deque()
@@ -321,8 +324,10 @@ class HubSpotEmulator:
 
     # -- stats ----------------------------------------------------------------------
 
-    def begin_request(self) -> None:
+    def begin_request(self, path: str) -> None:
         with self.lock:
+            self._paths_inflight[path] += 1
+            self._peak_paths = max(self._peak_paths, len(+self._paths_inflight))
             now = time.monotonic()
             self._recent.append(now)
             while self._recent[0] <= now - WINDOW_S:
@@ -333,6 +338,7 @@ class HubSpotEmulator:
 
     def end_request(self, path: str, status: int | str) -> None:
         with self.lock:
+            self._paths_inflight[path] -= 1
             self._inflight -= 1
             self._total += 1
             self._by_status[f"{path} {status}"] += 1
@@ -347,6 +353,7 @@ class HubSpotEmulator:
                 "requests": dict(self._by_status),
                 "peak_requests_per_10s": self._peak_rate,
                 "peak_concurrency": self._peak_inflight,
+                "peak_paths_in_flight": self._peak_paths,
                 "rate_limited": self._rate_limited,
             }
 
@@ -356,6 +363,7 @@ class HubSpotEmulator:
             self._by_status.clear()
             self._recent.clear()
             self._peak_inflight = self._inflight
+            self._peak_paths = len(+self._paths_inflight)
 
 
 def _check_stream(stream: str) -> None:

@@ -105,7 +105,7 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/_emulator/"):
             self._send(handle_control(emu, method, url.path, url.query, body))
             return
-        emu.begin_request()
+        emu.begin_request(url.path)
         status: int | str = "error"
         try:
             status = self._api(emu, method, url.path, url.query, body)
