@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import typing as t
 from contextlib import redirect_stdout
@@ -18,6 +21,16 @@ from scripts import warehouse
 from tap_hubspot_activity.tap import TapHubspotActivity
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO = Path(sys.executable).parent / "meltano"
+MELTANO_TIMEOUT_S = 300
+# The executable `meltano install` leaves for each plugin the tests run.
+PLUGIN_EXECUTABLES = {
+    "tap-hubspot-activity": "extractors/tap-hubspot-activity/venv/bin/tap-hubspot-activity",
+    "target-postgres": "loaders/target-postgres/venv/bin/target-postgres",
+    "dbt-postgres": "utilities/dbt-postgres/venv/bin/dbt",
+    "target-jsonl": "loaders/target-jsonl/venv/bin/target-jsonl",
+}
 TOKEN = "pat-na1-test-token-0123456789"
 STREAMS = {
     "login_activity": "login",
@@ -151,3 +164,58 @@ def pg() -> t.Iterator[t.Any]:
     finally:
         warehouse.stop(root / "pgdata")
         shutil.rmtree(root, ignore_errors=True)
+
+
+def meltano_env(
+    home: Path, pg: t.Any, settings: dict[str, str], *, also_drop: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """The environment of a test's Meltano calls: only what the test sets.
+
+    The project's own variables are dropped from the inherited environment, the system
+    database lives in `home`, and an empty env file (PIPELINE_ENV_FILE, passed as
+    --env-file) stands in for the project's .env, which may hold real credentials.
+    """
+    prefixes = ("TAP_HUBSPOT_ACTIVITY_", "TARGET_", "MELTANO_", "DBT_", *also_drop)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+    env.update(pg.target_env())
+    empty = home / "empty.env"
+    empty.write_text("")
+    env.update(
+        {
+            "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
+            "MELTANO_ENVIRONMENT": "dev",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "NO_COLOR": "1",
+            "PIPELINE_ENV_FILE": str(empty),
+        }
+    )
+    env.update(settings)
+    return env
+
+
+def meltano(
+    env: dict[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the project's Meltano; with `check`, fail the test with the output's tail."""
+    result = subprocess.run(
+        [str(MELTANO), "--env-file", env["PIPELINE_ENV_FILE"], *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=MELTANO_TIMEOUT_S,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
+        pytest.fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{tail}")
+    return result
+
+
+def ensure_plugins(env: dict[str, str], *names: str) -> None:
+    """`make install` installs them; a bare pytest run installs what is missing."""
+    missing = [
+        name for name in names if not (ROOT / ".meltano" / PLUGIN_EXECUTABLES[name]).exists()
+    ]
+    if missing:
+        meltano(env, "install", *missing)

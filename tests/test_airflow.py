@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -30,15 +29,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.conftest import MELTANO, PLUGIN_EXECUTABLES, ROOT, ensure_plugins, meltano_env
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
-ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 AIRFLOW = AIRFLOW_VENV / "bin" / "airflow"
 AIRFLOW_PYTHON = AIRFLOW_VENV / "bin" / "python"
 # `make test-airflow` sets it: there a missing Airflow is a failure, not a skip.
 REQUIRED = bool(os.environ.get("AIRFLOW_TEST_REQUIRED"))
-MELTANO = Path(sys.executable).parent / "meltano"
 DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 
 HOURLY = "meltano_hubspot-activity-elt-hourly"
@@ -144,22 +142,15 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def airflow_env(home: Path, emu: HubSpotEmulator, pg: t.Any) -> dict[str, str]:
     """The environment of every Airflow call: only what this test sets."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TAP_HUBSPOT_ACTIVITY_", "TARGET_", "MELTANO_", "AIRFLOW", "DBT_"))
-    }
     # MELTANO_BIN is a wrapper that logs each call, then runs the project's Meltano.
     calls = home / "meltano-calls.log"
     wrapper = home / "bin" / "meltano"
     wrapper.parent.mkdir()
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{calls}"\nexec "{MELTANO}" "$@"\n')
     wrapper.chmod(0o755)
-    # An empty env file instead of the project's .env, which may hold real credentials.
-    empty = home / "empty.env"
-    empty.write_text("")
-    env.update(pg.target_env())
-    env.update(
+    env = meltano_env(
+        home,
+        pg,
         {
             "AIRFLOW_HOME": str(home / "airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
@@ -168,22 +159,20 @@ def airflow_env(home: Path, emu: HubSpotEmulator, pg: t.Any) -> dict[str, str]:
             "AIRFLOW_VAR_HUBSPOT_ACTIVITY_EVIDENCE_DIR": str(home / "evidence"),
             "MELTANO_PROJECT_ROOT": str(ROOT),
             "MELTANO_BIN": str(wrapper),
-            "MELTANO_DAG_ENV_FILE": str(empty),
             "MELTANO_DAG_CACHE_DIR": str(home / "dag-cache"),
             "MELTANO_DAG_LOCK_FILE": str(home / "lock" / "meltano.lock"),
-            "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
-            "MELTANO_ENVIRONMENT": "dev",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "TAP_HUBSPOT_ACTIVITY_API_URL": emu.url,
             "TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN": TOKEN,
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
             # dbt's artifacts and logs, not transform/target of the checkout.
             "DBT_TARGET_PATH": str(home / "dbt" / "target"),
             "DBT_LOG_PATH": str(home / "dbt" / "logs"),
-            "NO_COLOR": "1",
-        }
+        },
+        also_drop=("AIRFLOW",),
     )
-    _ensure_plugins(env)
+    env["MELTANO_DAG_ENV_FILE"] = env["PIPELINE_ENV_FILE"]
+    # target-jsonl is not in `make install`: installed here on demand.
+    ensure_plugins(env, *PLUGIN_EXECUTABLES)
     # A private Meltano system directory, with the installed plugins linked in: its own
     # run/ (catalog, state.json), which a demo or another test running Meltano in this
     # checkout at the same time would otherwise overwrite under these runs.
@@ -195,19 +184,6 @@ def airflow_env(home: Path, emu: HubSpotEmulator, pg: t.Any) -> dict[str, str]:
     env["MELTANO_SYS_DIR_ROOT"] = str(sys_dir)
     run(env, str(AIRFLOW), "db", "migrate")
     return env
-
-
-def _ensure_plugins(env: dict[str, str]) -> None:
-    """`make install` installs all but target-jsonl, installed here on demand."""
-    plugins = {
-        "tap-hubspot-activity": "extractors/tap-hubspot-activity/venv/bin/tap-hubspot-activity",
-        "target-postgres": "loaders/target-postgres/venv/bin/target-postgres",
-        "dbt-postgres": "utilities/dbt-postgres/venv/bin/dbt",
-        "target-jsonl": "loaders/target-jsonl/venv/bin/target-jsonl",
-    }
-    missing = [name for name, path in plugins.items() if not (ROOT / ".meltano" / path).exists()]
-    if missing:
-        run(env, str(MELTANO), "--env-file", env["MELTANO_DAG_ENV_FILE"], "install", *missing)
 
 
 def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -15,10 +15,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 import secrets
-import subprocess
-import sys
 import typing as t
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -27,12 +24,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.conftest import ROOT, ensure_plugins, meltano, meltano_env
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
 
-ROOT = Path(__file__).resolve().parent.parent
-MELTANO = Path(sys.executable).parent / "meltano"
 # Not the default schema: the dbt sources must follow the configured one.
 SOURCE_SCHEMA = "hubspot_activity_dbt_test"
 ANALYTICS = f"{SOURCE_SCHEMA}_analytics"
@@ -59,7 +55,6 @@ CMS_EVENTS = {"CREATED", "UPDATED", "PUBLISHED", "DELETED", "UNPUBLISHED", "REST
 # incident set cut in half by the end of the data.
 NOW = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
 TOKEN = f"pat-na1-dbt-{secrets.token_hex(12)}"
-RUN_TIMEOUT_S = 300
 DETECTIONS = (
     "activity_events",
     "failed_login_bursts",
@@ -86,18 +81,14 @@ def emu() -> t.Iterator[HubSpotEmulator]:
 
 
 @pytest.fixture(scope="module")
-def meltano_env(
+def dbt_env(
     emu: HubSpotEmulator, pg: t.Any, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
     """The environment of every Meltano call: only what this test sets."""
     home = tmp_path_factory.mktemp("meltano-dbt")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TAP_HUBSPOT_ACTIVITY_", "TARGET_POSTGRES_", "MELTANO_", "DBT_"))
-    }
-    env.update(pg.target_env())
-    env.update(
+    env = meltano_env(
+        home,
+        pg,
         {
             "TAP_HUBSPOT_ACTIVITY_API_URL": emu.url,
             "TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN": TOKEN,
@@ -109,48 +100,10 @@ def meltano_env(
             # dbt's artifacts and log in the test's own directory, not transform/target.
             "DBT_TARGET_PATH": str(home / "dbt-target"),
             "DBT_LOG_PATH": str(home / "dbt-logs"),
-            "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
-            "MELTANO_ENVIRONMENT": "dev",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "NO_COLOR": "1",
-        }
+        },
     )
-    empty = home / "empty.env"
-    empty.write_text("")
-    env["PIPELINE_ENV_FILE"] = str(empty)
-    _ensure_plugins(env)
+    ensure_plugins(env, "tap-hubspot-activity", "target-postgres", "dbt-postgres")
     return env
-
-
-def _ensure_plugins(env: dict[str, str]) -> None:
-    """`make install` installs them; a bare pytest run installs what is missing."""
-    executables = {
-        "tap-hubspot-activity": "extractors/tap-hubspot-activity/venv/bin/tap-hubspot-activity",
-        "target-postgres": "loaders/target-postgres/venv/bin/target-postgres",
-        "dbt-postgres": "utilities/dbt-postgres/venv/bin/dbt",
-    }
-    missing = [
-        name for name, path in executables.items() if not (ROOT / ".meltano" / path).exists()
-    ]
-    if missing:
-        meltano(env, "install", *missing)
-
-
-def meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the project's Meltano; fail the test with the output's tail on an error."""
-    result = subprocess.run(
-        [str(MELTANO), "--env-file", env["PIPELINE_ENV_FILE"], *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
-        pytest.fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{tail}")
-    return result
 
 
 def query(pg: t.Any, statement: sql.Composed | sql.SQL) -> list[dict[str, t.Any]]:
@@ -186,10 +139,10 @@ def cms_action(record: dict[str, t.Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(pg: t.Any, meltano_env: dict[str, str]) -> dict[str, t.Any]:
+def built(pg: t.Any, dbt_env: dict[str, str]) -> dict[str, t.Any]:
     """Load the emulator, `dbt build` through Meltano, and keep what the models hold."""
-    meltano(meltano_env, "run", "tap-hubspot-activity", "target-postgres")
-    build = meltano(meltano_env, "invoke", "dbt-postgres:build")
+    meltano(dbt_env, "run", "tap-hubspot-activity", "target-postgres")
+    build = meltano(dbt_env, "invoke", "dbt-postgres:build")
     rows = {name: query(pg, model(name)) for name in (*DETECTIONS, "stg_cms_content_audit")}
     return {"build": build, "rows": rows}
 
@@ -461,9 +414,9 @@ def test_monthly_evidence_summary_adds_up(built):
 
 
 @pytest.mark.usefixtures("built")
-def test_every_model_and_column_is_documented_and_tested(meltano_env):
-    meltano(meltano_env, "invoke", "dbt-postgres:docs-generate")
-    target = Path(meltano_env["DBT_TARGET_PATH"])
+def test_every_model_and_column_is_documented_and_tested(dbt_env):
+    meltano(dbt_env, "invoke", "dbt-postgres:docs-generate")
+    target = Path(dbt_env["DBT_TARGET_PATH"])
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
     tested = {
@@ -503,7 +456,7 @@ def test_every_model_and_column_is_documented_and_tested(meltano_env):
     assert sources["login_activity"]["freshness"]["error_after"]["count"] == 3
 
 
-def test_a_second_load_and_build_adds_only_the_new_events(built, emu, pg, meltano_env):
+def test_a_second_load_and_build_adds_only_the_new_events(built, emu, pg, dbt_env):
     before = {event["event_id"] for event in built["rows"]["activity_events"]}
     added = {}
     for table, stream in TABLES.items():
@@ -511,8 +464,8 @@ def test_a_second_load_and_build_adds_only_the_new_events(built, emu, pg, meltan
         added[SOURCES[table]] = {
             cms_event_id(event) if stream == "cms" else str(event["id"]) for event in events
         }
-    meltano(meltano_env, "run", "tap-hubspot-activity", "target-postgres")
-    meltano(meltano_env, "invoke", "dbt-postgres:build")
+    meltano(dbt_env, "run", "tap-hubspot-activity", "target-postgres")
+    meltano(dbt_env, "invoke", "dbt-postgres:build")
 
     events = query(pg, model("activity_events"))
     loaded = {table: count(pg, SOURCE_SCHEMA, table) for table in TABLES}
@@ -534,7 +487,7 @@ def columns(pg: t.Any, schema: str, table: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.usefixtures("built")
-def test_the_build_passes_without_the_cms_table_and_picks_it_up_later(pg, meltano_env):
+def test_the_build_passes_without_the_cms_table_and_picks_it_up_later(pg, dbt_env):
     """The demo's case (CMS stream off), then the stream turned on: no full refresh needed."""
     without = [table for table in TABLES if table != "cms_content_audit"]
     statements = [sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(NO_CMS_SCHEMA))] + [
@@ -546,9 +499,9 @@ def test_the_build_passes_without_the_cms_table_and_picks_it_up_later(pg, meltan
     with psycopg.connect(pg.uri, autocommit=True) as conn:
         for statement in statements:
             conn.execute(statement)
-    home = Path(meltano_env["DBT_TARGET_PATH"]).parent
+    home = Path(dbt_env["DBT_TARGET_PATH"]).parent
     env = {
-        **meltano_env,
+        **dbt_env,
         "DBT_POSTGRES_SOURCE_SCHEMA": NO_CMS_SCHEMA,
         "DBT_POSTGRES_SCHEMA": NO_CMS_ANALYTICS,
         "DBT_TARGET_PATH": str(home / "dbt-target-no-cms"),

@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
-import subprocess
-import sys
 import typing as t
-from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from tests.conftest import ensure_plugins, meltano, meltano_env
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
 
-ROOT = Path(__file__).resolve().parent.parent
-MELTANO = Path(sys.executable).parent / "meltano"
 STATE_ID = "dev:tap-hubspot-activity-to-target-postgres"
 SCHEMA = "hubspot_activity"
 # table -> (emulator stream, the API's own timestamp field)
@@ -36,7 +31,6 @@ TABLES = {
 }
 # Unique per test session, so finding it in Meltano's output can only be a leak.
 TOKEN = f"pat-na1-pipeline-{secrets.token_hex(12)}"
-RUN_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="module")
@@ -54,64 +48,22 @@ def emu() -> t.Iterator[HubSpotEmulator]:
 
 
 @pytest.fixture(scope="module")
-def meltano_env(
+def pipeline_env(
     emu: HubSpotEmulator, pg: t.Any, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
     """The environment of every Meltano call: only what this test sets."""
-    home = tmp_path_factory.mktemp("meltano")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TAP_HUBSPOT_ACTIVITY_", "TARGET_POSTGRES_", "MELTANO_"))
-    }
-    env.update(pg.target_env())
-    env.update(
+    env = meltano_env(
+        tmp_path_factory.mktemp("meltano"),
+        pg,
         {
             "TAP_HUBSPOT_ACTIVITY_API_URL": emu.url,
             "TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN": TOKEN,
             "TAP_HUBSPOT_ACTIVITY_START_DATE": "2000-01-01T00:00:00Z",
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
-            # A private system database: its own state, nothing shared with the demo.
-            "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
-            "MELTANO_ENVIRONMENT": "dev",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "NO_COLOR": "1",
-        }
+        },
     )
-    # An empty env file instead of the project's .env, which may hold real credentials.
-    empty = home / "empty.env"
-    empty.write_text("")
-    env["PIPELINE_ENV_FILE"] = str(empty)
-    _ensure_plugins(env)
+    ensure_plugins(env, "tap-hubspot-activity", "target-postgres")
     return env
-
-
-def _ensure_plugins(env: dict[str, str]) -> None:
-    """`make install` installs them; a bare pytest run installs what is missing."""
-    executables = [
-        ROOT / ".meltano/extractors/tap-hubspot-activity/venv/bin/tap-hubspot-activity",
-        ROOT / ".meltano/loaders/target-postgres/venv/bin/target-postgres",
-    ]
-    if all(path.exists() for path in executables):
-        return
-    meltano(env, "install", "tap-hubspot-activity", "target-postgres")
-
-
-def meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the project's Meltano; fail the test with the output's tail on an error."""
-    result = subprocess.run(
-        [str(MELTANO), "--env-file", env["PIPELINE_ENV_FILE"], *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-        pytest.fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{tail}")
-    return result
 
 
 def _timestamp(value: str) -> dt.datetime:
@@ -188,12 +140,12 @@ def bookmarks(env: dict[str, str]) -> dict[str, t.Any]:
     return json.loads(result.stdout)["singer_state"]["bookmarks"]
 
 
-def test_meltano_run_loads_the_truth_then_only_what_is_new(emu, pg, meltano_env):
-    first = meltano(meltano_env, "run", "tap-hubspot-activity", "target-postgres")
+def test_meltano_run_loads_the_truth_then_only_what_is_new(emu, pg, pipeline_env):
+    first = meltano(pipeline_env, "run", "tap-hubspot-activity", "target-postgres")
     counts = assert_tables_equal_truth(pg, emu)
     assert all(count > 0 for count in counts.values()), counts
 
-    state = bookmarks(meltano_env)
+    state = bookmarks(pipeline_env)
     assert set(state) == set(TABLES)
     for table, bookmark in state.items():
         assert bookmark["replication_key"] == "occurredAt"
@@ -205,7 +157,7 @@ def test_meltano_run_loads_the_truth_then_only_what_is_new(emu, pg, meltano_env)
         emu.add_events(stream, 5)
         emu.add_events(stream, 3, late_minutes=5)
 
-    second = meltano(meltano_env, "run", "tap-hubspot-activity", "target-postgres")
+    second = meltano(pipeline_env, "run", "tap-hubspot-activity", "target-postgres")
     new_counts = assert_tables_equal_truth(pg, emu)
     assert new_counts == {table: count + 8 for table, count in counts.items()}
 
@@ -216,12 +168,12 @@ def test_meltano_run_loads_the_truth_then_only_what_is_new(emu, pg, meltano_env)
             written = written_by_last_run(conn, table)
             assert 8 <= written < counts[table] // 2, (table, written)
 
-    later = bookmarks(meltano_env)
+    later = bookmarks(pipeline_env)
     assert set(later) == set(TABLES)
     for table in TABLES:
         assert later[table]["replication_key_value"] > state[table]["replication_key_value"]
 
-    listed = meltano(meltano_env, "state", "list").stdout
+    listed = meltano(pipeline_env, "state", "list").stdout
     assert STATE_ID in listed
 
     for result in (first, second):

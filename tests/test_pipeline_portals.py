@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import typing as t
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from tests.conftest import ensure_plugins, meltano, meltano_env
 from tests.emulator import EmulatorConfig, HubSpotEmulator
-from tests.test_pipeline import MELTANO, ROOT, RUN_TIMEOUT_S, TABLES, TOKEN, meltano
+from tests.test_pipeline import TABLES, TOKEN
 
 pytestmark = pytest.mark.pipeline
 
@@ -44,18 +43,13 @@ def portals() -> t.Iterator[dict[str, HubSpotEmulator]]:
 
 @pytest.fixture(scope="module")
 def env(portals, pg, tmp_path_factory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("meltano-portals")
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TAP_HUBSPOT_ACTIVITY_", "TARGET_POSTGRES_", "MELTANO_"))
-    }
-    environment.update(pg.target_env())
     config = [
         {"label": label, "access_token_env": f"TOKEN_{label.upper()}", "api_url": emu.url}
         for label, emu in portals.items()
     ]
-    environment.update(
+    environment = meltano_env(
+        tmp_path_factory.mktemp("meltano-portals"),
+        pg,
         {
             "TAP_HUBSPOT_ACTIVITY_PORTALS": json.dumps(config),
             "TAP_HUBSPOT_ACTIVITY_START_DATE": "2000-01-01T00:00:00Z",
@@ -63,28 +57,10 @@ def env(portals, pg, tmp_path_factory) -> dict[str, str]:
             "TOKEN_EU": f"{TOKEN}-eu",
             "TOKEN_APAC": f"{TOKEN}-apac",
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
-            "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
-            "MELTANO_ENVIRONMENT": "dev",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "NO_COLOR": "1",
-        }
+        },
     )
-    empty = home / "empty.env"
-    empty.write_text("")
-    environment["PIPELINE_ENV_FILE"] = str(empty)
+    ensure_plugins(environment, *PIPELINE)
     return environment
-
-
-def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(MELTANO), "--env-file", env["PIPELINE_ENV_FILE"], "run", *PIPELINE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
 
 
 def _ids_by_portal(pg: t.Any, table: str) -> dict[int, list[str]]:
@@ -105,7 +81,7 @@ def _assert_portal_equals_truth(pg, table, label, emulator):
 
 def test_three_portals_one_failing_then_recovered(portals, pg, env):
     portals["apac"].configure(access_token="a-rotated-token")
-    failed = _run(env)
+    failed = meltano(env, "run", *PIPELINE, check=False)
     output = failed.stdout + failed.stderr
     assert failed.returncode != 0
     assert "portal 'apac'" in output
