@@ -322,14 +322,7 @@ class HubspotActivityStream(RESTStream[str | None]):
 
     def read_ahead(self) -> None:
         """Start reading every partition in the background, before the SDK reaches the stream."""
-        partitions: list[dict | None] = [None]
-        if self.partitions:
-            partitions = list(self.partitions)
-        contexts = [
-            partition
-            for partition in partitions
-            if partition is None or not self.portal_for(partition).failure
-        ]
+        contexts = self._live_contexts()
         self._start_fanout(contexts, self._parallel_portals(contexts))
 
     def stop_reading_ahead(self) -> None:
@@ -337,6 +330,14 @@ class HubspotActivityStream(RESTStream[str | None]):
         if self._fanout is not None:
             self._fanout.close()
             self._fanout = None
+
+    def _live_contexts(self) -> list[dict | None]:
+        """The partitions to read, but those of failed portals (None: no partitions)."""
+        if not self.partitions:
+            return [None]
+        return [
+            partition for partition in self.partitions if not self.portal_for(partition).failure
+        ]
 
     def _parallel_portals(self, contexts: list[dict | None]) -> int:
         if self._tap.multi_portal and len(contexts) > 1:  # type: ignore[attr-defined]
@@ -352,11 +353,7 @@ class HubspotActivityStream(RESTStream[str | None]):
     def _items(self, context: Context | None) -> Iterator[t.Any]:
         """The partition's records and checkpoints: read here, or by a fan-out."""
         if self._fanout is None:
-            contexts: list[dict | None] = [
-                partition
-                for partition in self.partitions or []
-                if not self.portal_for(partition).failure
-            ]
+            contexts = self._live_contexts()
             parallel = self._parallel_portals(contexts)
             if parallel > 1:
                 self._start_fanout(contexts, parallel)
