@@ -1,29 +1,23 @@
-"""The three account-activity streams: login history, audit log and security history."""
+"""The SDK streams: thin adapters declaring path, params, schema and key; the engine reads."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import sys
 import typing as t
 from importlib import resources
 
-from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk import SchemaDirectory, Stream, StreamSchema
+from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_hubspot_activity import schemas
-from tap_hubspot_activity.client import (
-    HubspotActivityStream,
-    format_timestamp,
-)
-from tap_hubspot_activity.fanout import CHECKPOINT
-from tap_hubspot_activity.windows import (
-    MAX_WINDOW_RECORDS,
-    MIN_WINDOW,
-    TooDense,
-    Window,
-    WindowSchedule,
-    give_up_early,
+from tap_hubspot_activity.engine.failures import EndpointRules
+from tap_hubspot_activity.engine.jobs import Job, StreamSpec
+from tap_hubspot_activity.engine.timestamps import (
+    ONE_MS,
+    epoch_ms,
+    iso_ms,
+    parse_datetime_setting,
 )
 
 if sys.version_info >= (3, 12):
@@ -32,176 +26,124 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    import threading
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
+    from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
+    from tap_hubspot_activity.engine.extraction import Extraction
+
 SCHEMAS = SchemaDirectory(resources.files(schemas))
-
-ONE_MS = dt.timedelta(milliseconds=1)
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _iso_ms(moment: dt.datetime) -> str:
-    """HubSpot's ISO form: UTC with milliseconds."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+# Without start_date the tap reads everything HubSpot keeps; nothing there predates this.
+DEFAULT_START = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
+# STATE carries every partition; written every this many records per partition, its
+# volume stays proportional to the records, not to the square of the portals.
+RECORDS_PER_STATE_PER_PARTITION = 100
+MIN_STATE_EVERY = 1000
 
 
-def _epoch_ms(moment: dt.datetime) -> int:
-    return (moment - EPOCH) // ONE_MS
+class ActivityStream(Stream):
+    """An account-activity endpoint: what to ask HubSpot; the engine reads and checks."""
+
+    endpoint: t.ClassVar[str]
+    # HubSpot's own name for the event time; copied into `occurredAt`.
+    timestamp_field: t.ClassVar[str] = "occurredAt"
+    primary_keys: t.ClassVar[list[str]] = ["portalId", "id"]  # type: ignore[misc]
+    replication_key = "occurredAt"
+    # The engine already fits every field to the schema.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    rules: t.ClassVar[EndpointRules] = EndpointRules()
+    unavailable_hint: t.ClassVar[str] = ""
+    identity_fields: t.ClassVar[tuple[str, ...] | None] = None
+    # Login and security history filter on one user at a time: a partition per user.
+    partition_by_user: t.ClassVar[bool] = False
+
+    def __init__(self, tap: Tap, extraction: Extraction) -> None:
+        """An adapter over the run's engine."""
+        super().__init__(tap)
+        self.extraction = extraction
+        partitions = len(self.partitions or [{}])
+        self.STATE_MSG_FREQUENCY = max(
+            MIN_STATE_EVERY, RECORDS_PER_STATE_PER_PARTITION * partitions
+        )
+
+    @override
+    @property
+    def partitions(self) -> list[dict] | None:
+        portals = [{"portal": entry["label"]} for entry in self.config.get("portals") or []]
+        user_ids = self.config.get("user_ids") if self.partition_by_user else None
+        users = [{"userId": int(user_id)} for user_id in user_ids] if user_ids else [{}]
+        contexts = [{**portal, **user} for portal in portals or [{}] for user in users]
+        return None if contexts == [{}] else contexts
+
+    @property
+    def path(self) -> str:
+        """The endpoint's path for the configured API version."""
+        return f"/account-info/{self.config['api_version']}/activity/{self.endpoint}"
+
+    def params(self, partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
+        """Query parameters of a partition (the page size and cursor are the engine's)."""
+        return {"userId": partition["userId"]} if "userId" in partition else {}
+
+    # The time filter for [start - 1 ms, end] in whole ms; None: the endpoint has none.
+    window_params: t.Callable[[dt.datetime, dt.datetime], dict[str, t.Any]] | None = None
+
+    def spec(self) -> StreamSpec:
+        """The endpoint as the engine reads it."""
+        return StreamSpec(
+            name=self.name,
+            path=self.path,
+            timestamp_field=self.timestamp_field,
+            schema=self.schema,
+            rules=EndpointRules(
+                required_scope=self.rules.required_scope,
+                skippable_when_forbidden=self.rules.skippable_when_forbidden,
+                scope_is_optional=self.rules.scope_is_optional,
+                api_version=str(self.config["api_version"]),
+            ),
+            window_params=self.window_params,
+            params=self.params,
+            identity_fields=self.identity_fields,
+            unavailable_hint=self.unavailable_hint,
+        )
+
+    def job(self, partition: Mapping[str, t.Any] | None, now: dt.datetime) -> Job:
+        """The partition's read: from the bookmark less the lookback to the run's start.
+
+        The end is the earlier of end_date and the moment the run began, so the
+        bookmark never passes an event that may still be written.
+        """
+        configured = self.config.get("start_date")
+        start = parse_datetime_setting(configured) if configured else DEFAULT_START
+        bookmark = self.get_context_state(partition).get("replication_key_value")
+        if bookmark:
+            lookback = dt.timedelta(minutes=int(self.config["lookback_minutes"]))
+            start = max(start, dt.datetime.fromisoformat(bookmark) - lookback)
+        end = now
+        if self.config.get("end_date"):
+            end = min(end, parse_datetime_setting(self.config["end_date"]))
+        return Job(
+            spec=self.spec(),
+            partition=dict(partition or {}),
+            portal=(partition or {}).get("portal"),
+            start=start,
+            end=end,
+        )
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        yield from self.extraction.records(self.job(context, dt.datetime.now(dt.UTC)))
 
 
-def _whole_ms(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) widened to whole milliseconds, HubSpot's precision.
-
-    Window edges fall between milliseconds when a window is cut in pieces; sent as they
-    are, the end would be truncated and an event in its last millisecond missed.
-    """
-    floor = start - dt.timedelta(microseconds=start.microsecond % 1000)
-    ceiling = end + dt.timedelta(microseconds=-end.microsecond % 1000)
-    return floor, ceiling
-
-
-class WindowedActivityStream(HubspotActivityStream):
-    """An endpoint with a server-side time filter, read in closed time windows.
-
-    Neither the sort order nor whether the bounds are inclusive is documented, so each
-    window asks for a little more than it needs (one millisecond before its start,
-    through its end), keeps exactly [start, end) client-side, de-duplicates on id and
-    emits the window sorted. The output is ascending across the run, and STATE is
-    written after every window: a killed run resumes from the last closed window.
-    """
+class WindowedStream(ActivityStream):
+    """An endpoint with a server-side time filter, read in closed windows, emitted ascending."""
 
     is_sorted = True
     # The lookback re-reads events older than the bookmark on purpose.
     check_sorted = False
 
-    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
-        """The endpoint's own time-filter parameters for [start - 1 ms, end].
 
-        `start` and `end` are whole milliseconds.
-        """
-        raise NotImplementedError
-
-    @override
-    def get_url_params(
-        self,
-        context: Context | None,
-        next_page_token: str | None,
-    ) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
-        if context and "window_start" in context:
-            start = dt.datetime.fromisoformat(context["window_start"])
-            end = dt.datetime.fromisoformat(context["window_end"])
-            params.update(self.window_params(*_whole_ms(start, end)))
-        return params
-
-    @override
-    def extract(self, context: Context | None) -> Iterable[t.Any]:
-        start, end = self.sync_bounds(context)
-        if start >= end:
-            self.logger.info("%s: nothing to read, %s is not before %s", self.name, start, end)
-            return
-        self.logger.info("%s: reading events from %s to %s", self.name, start, end)
-        schedule = WindowSchedule(self, context, start, end)
-        total = 0
-        try:
-            for high, batch in schedule.closed_windows():
-                yield from batch
-                yield CHECKPOINT
-                total += len(batch)
-                self.logger.info(
-                    "%s: %d events up to %s (%d this run)",
-                    self.name,
-                    len(batch),
-                    format_timestamp(high),
-                    total,
-                )
-        finally:
-            schedule.close()
-
-    def fetch_window(
-        self,
-        context: Context | None,
-        window: Window,
-        abandoned: threading.Event,
-    ) -> list[dict[str, t.Any]] | TooDense:
-        """All events of `window`, sorted; TooDense when the window should be split.
-
-        After every page, the density of that page tells how many events are still
-        ahead: past SPLIT_ABOVE the window is given up there and then, not paged to
-        its end (see `give_up_early`). Were the order random, the guess would look small and
-        MAX_WINDOW_RECORDS still bounds the window. `abandoned` is set when the window
-        is no longer wanted: its retries then give up. `window.fetched` follows the
-        records held so far, for the schedule's memory budget.
-        """
-        self.fetch_abandoned.event = abandoned
-        start, end = window.low, window.high
-        low, high = format_timestamp(start), format_timestamp(end)
-        window_context = {**(context or {}), "window_start": low, "window_end": high}
-        page_size = int(self.config["page_size"])
-        splittable = end - start > MIN_WINDOW
-        by_id: dict[str, dict[str, t.Any]] = {}
-        page: list[str] = []
-        for seen, raw in enumerate(self.request_records(window_context), start=1):
-            record = self.stamp(raw)
-            if record is not None and low <= record["occurredAt"] < high:
-                by_id[record["id"]] = record
-                page.append(record["occurredAt"])
-            if seen % page_size:
-                continue
-            window.fetched = len(by_id)
-            if splittable:
-                verdict = give_up_early(page, start, end, len(by_id))
-                if verdict is not None:
-                    return verdict
-                if len(by_id) > MAX_WINDOW_RECORDS:
-                    return TooDense(((start, end, 2 * len(by_id)),))
-            page = []
-        return sorted(by_id.values(), key=lambda record: (record["occurredAt"], record["id"]))
-
-
-class ClientFilteredStream(HubspotActivityStream):
-    """An endpoint without a usable time filter: paged whole, filtered client-side.
-
-    The order is undocumented: paging stops early only once the order seen so far is
-    newest-first and the page has passed the start of the range; otherwise every page
-    is read. The bookmark is final only at the end of the stream (the SDK's progress
-    markers), so a killed run starts again from the previous bookmark.
-    """
-
-    is_sorted = False
-
-    @override
-    def extract(self, context: Context | None) -> Iterable[t.Any]:
-        start, end = self.sync_bounds(context)
-        low, high = format_timestamp(start), format_timestamp(end)
-        # Newest-first is proven by a descent and no ascent among the records seen.
-        descended = ascended = False
-        previous: str | None = None
-        for raw in self.request_records(context):
-            record = self.stamp(raw)
-            if record is None:
-                continue
-            occurred_at = record["occurredAt"]
-            if previous is not None:
-                descended |= occurred_at < previous
-                ascended |= occurred_at > previous
-            previous = occurred_at
-            if low <= occurred_at < high:
-                yield record
-            elif occurred_at < low and descended and not ascended:
-                self.logger.info(
-                    "%s: reached %s, older than the start %s; the rest is older still",
-                    self.name,
-                    occurred_at,
-                    low,
-                )
-                return
-
-
-class LoginActivityStream(ClientFilteredStream):
+class LoginActivityStream(ActivityStream):
     """Login history (the last 90 days); the endpoint has no time filter.
 
     https://developers.hubspot.com/docs/api/settings/account-activity-api
@@ -214,71 +156,46 @@ class LoginActivityStream(ClientFilteredStream):
     partition_by_user = True
 
 
-class CmsContentAuditStream(ClientFilteredStream):
+class CmsContentAuditStream(ActivityStream):
     """CMS content audit log (CMS Hub Enterprise, scope `content`); off unless enabled.
 
     https://developers.hubspot.com/docs/api/cms/audit-logs
 
     Its `after`/`before` parameters are both time filters and paging cursors, so they
     are used as cursors only: the stream asks for newest first and filters client-side.
-    The API has no event id: `id` is derived (see `event_id`).
+    The API has no event id: `id` is derived from the fields that identify an event
+    (the display names are left out, so a rename cannot turn one event into two).
     """
 
     name = "cms_content_audit"
     timestamp_field = "timestamp"
     schema = StreamSchema(SCHEMAS)
-    skippable_when_forbidden = True
-    required_scope = "content"
-    scope_is_optional = True
+    rules = EndpointRules(
+        required_scope="content", skippable_when_forbidden=True, scope_is_optional=True
+    )
     unavailable_hint = (
         "The CMS content audit log needs CMS Hub Enterprise and the `content` scope; "
         "the other streams still sync."
     )
-    # Fields that make one content event what it is; names shown beside them are not.
-    IDENTITY_FIELDS: t.ClassVar[tuple[str, ...]] = (
-        "timestamp",
-        "userId",
-        "event",
-        "objectType",
-        "objectId",
-        "meta",
-    )
-
-    @property
-    def path(self) -> str:  # type: ignore[override]
-        """The CMS endpoint has its own version in its path (HubSpot's spec keeps the slash)."""
-        return "/cms/v3/audit-logs/"
-
+    identity_fields = ("timestamp", "userId", "event", "objectType", "objectId", "meta")
     # Optional: off unless the `cms_content_audit` setting or a catalog selects it.
     selected_by_default = False
 
+    @property
     @override
-    def get_url_params(
-        self,
-        context: Context | None,
-        next_page_token: str | None,
-    ) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
-        params["sort"] = "-timestamp"
+    def path(self) -> str:
+        """The CMS endpoint has its own version in its path (HubSpot's spec keeps the slash)."""
+        return "/cms/v3/audit-logs/"
+
+    @override
+    def params(self, partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {"sort": "-timestamp"}
         if self.config.get("user_ids"):
             params["userId"] = [str(user_id) for user_id in self.config["user_ids"]]
         return params
 
-    @override
-    def stamp(self, record: object) -> dict | None:
-        if isinstance(record, dict) and "id" not in record:
-            record["id"] = event_id(record, self.IDENTITY_FIELDS)
-        return super().stamp(record)
 
-
-def event_id(record: t.Mapping[str, t.Any], fields: tuple[str, ...]) -> str:
-    """A stable id from the fields that identify an event: SHA-256 of their canonical JSON."""
-    identity = {field: record.get(field) for field in fields}
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-class AuditLogsStream(WindowedActivityStream):
+class AuditLogsStream(WindowedStream):
     """Centralized audit log (Enterprise only), filtered by occurredAfter/occurredBefore.
 
     https://developers.hubspot.com/docs/api/settings/account-activity-api
@@ -287,28 +204,23 @@ class AuditLogsStream(WindowedActivityStream):
     name = "audit_logs"
     endpoint = "audit-logs"
     schema = StreamSchema(SCHEMAS)
-    skippable_when_forbidden = True
+    rules = EndpointRules(skippable_when_forbidden=True)
     unavailable_hint = (
         "The centralized audit log needs HubSpot Enterprise; the other streams still sync."
     )
 
     @override
-    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
-        return {"occurredAfter": _iso_ms(start - ONE_MS), "occurredBefore": _iso_ms(end)}
-
-    @override
-    def get_url_params(
-        self,
-        context: Context | None,
-        next_page_token: str | None,
-    ) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
+    def params(self, partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
         if self.config.get("user_ids"):
-            params["actingUserId"] = [int(user_id) for user_id in self.config["user_ids"]]
-        return params
+            return {"actingUserId": [int(user_id) for user_id in self.config["user_ids"]]}
+        return {}
+
+    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:  # type: ignore[override]
+        """occurredAfter/occurredBefore, ISO with milliseconds."""
+        return {"occurredAfter": iso_ms(start - ONE_MS), "occurredBefore": iso_ms(end)}
 
 
-class SecurityActivityStream(WindowedActivityStream):
+class SecurityActivityStream(WindowedStream):
     """Security history, filtered by fromTimestamp/toTimestamp (epoch milliseconds).
 
     https://developers.hubspot.com/docs/api/settings/account-activity-api
@@ -320,6 +232,6 @@ class SecurityActivityStream(WindowedActivityStream):
     schema = StreamSchema(SCHEMAS)
     partition_by_user = True
 
-    @override
-    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
-        return {"fromTimestamp": _epoch_ms(start) - 1, "toTimestamp": _epoch_ms(end)}
+    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:  # type: ignore[override]
+        """fromTimestamp/toTimestamp, epoch milliseconds."""
+        return {"fromTimestamp": epoch_ms(start) - 1, "toTimestamp": epoch_ms(end)}

@@ -1,28 +1,28 @@
-"""TapHubspotActivity: settings and the three account-activity streams."""
+"""TapHubspotActivity: settings, the streams, and one engine run per sync."""
 
 from __future__ import annotations
 
-import ipaddress
-import re
+import datetime as dt
+import json
+import signal
 import sys
 import typing as t
 from functools import cached_property
-from urllib.parse import urlsplit
 
+import jsonschema
 from singer_sdk import Tap
-from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib.encoding import SingerMessageType
+from singer_sdk.tap_base import CliTestOptionValue
 
-from tap_hubspot_activity.client import (
-    MAX_PAGE_SIZE,
-    HubspotActivityStream,
-    HubspotAPIError,
-    parse_datetime_setting,
-)
-from tap_hubspot_activity.portals import CREDENTIAL_KEYS, Portal, build_portals, portal_entries
+from tap_hubspot_activity.check import connection_report
+from tap_hubspot_activity.config_schema import CONFIG_SCHEMA
+from tap_hubspot_activity.engine.errors import HubspotError, TerminatedError
+from tap_hubspot_activity.engine.extraction import Extraction, PortalsFailedError
+from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
 from tap_hubspot_activity.streams import (
+    ActivityStream,
     AuditLogsStream,
     CmsContentAuditStream,
     LoginActivityStream,
@@ -35,17 +35,14 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
+    import click
     from singer_sdk.singerlib import Message
     from singer_sdk.streams import Stream
 
-# "v3" or a HubSpot date version: they ship in March and September.
-API_VERSION_PATTERN = re.compile(r"^(v3|20\d\d-(03|09))$")
-DEFAULT_LOOKBACK_MINUTES = 15
-DEFAULT_DAILY_QUOTA_RESERVE = 10_000
-DEFAULT_CONCURRENCY = 8
-DEFAULT_PARALLEL_PORTALS = 4
+__all__ = ["PortalsFailedError", "TapHubspotActivity"]
 CMS_STREAM = CmsContentAuditStream.name
-MAX_CONCURRENCY = 32
 
 
 class RecordBatchingWriter(MsgSpecWriter):
@@ -62,188 +59,22 @@ class RecordBatchingWriter(MsgSpecWriter):
             sys.stdout.flush()
 
 
-class PortalsFailedError(HubspotAPIError):
-    """Some portals of a multi-portal run failed; the message names them and why."""
-
-
 class TapHubspotActivity(Tap):
     """Singer tap for HubSpot login history, centralized audit log and security history."""
 
     name = "tap-hubspot-activity"
     message_writer_class = RecordBatchingWriter
-
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "access_token",
-            th.StringType,
-            secret=True,
-            title="Access token",
-            description=(
-                "Private app (or static) access token with the account-info.security.read "
-                "scope. Use this or the three OAuth settings, not both."
-            ),
-        ),
-        th.Property(
-            "client_id",
-            th.StringType,
-            title="OAuth client ID",
-            description="Client ID of the public HubSpot app (OAuth), with client_secret and "
-            "refresh_token.",
-        ),
-        th.Property(
-            "client_secret",
-            th.StringType,
-            secret=True,
-            title="OAuth client secret",
-            description="Client secret of the HubSpot app (OAuth).",
-        ),
-        th.Property(
-            "refresh_token",
-            th.StringType,
-            secret=True,
-            title="OAuth refresh token",
-            description="Refresh token of the portal's app installation; access tokens are "
-            "refreshed through {api_url}/oauth/v1/token before they expire and once on a 401.",
-        ),
-        th.Property(
-            "portals",
-            th.ArrayType(
-                th.ObjectType(
-                    th.Property("label", th.StringType, required=True),
-                    th.Property("access_token", th.StringType, secret=True),
-                    th.Property("access_token_env", th.StringType),
-                    th.Property("client_id", th.StringType),
-                    th.Property("client_id_env", th.StringType),
-                    th.Property("client_secret", th.StringType, secret=True),
-                    th.Property("client_secret_env", th.StringType),
-                    th.Property("refresh_token", th.StringType, secret=True),
-                    th.Property("refresh_token_env", th.StringType),
-                    th.Property("api_url", th.StringType),
-                )
-            ),
-            title="Portals",
-            description="Several HubSpot portals in one run, each a partition of every "
-            "stream with its own bookmarks and rate limit: a list of {label, access_token "
-            "or client_id/client_secret/refresh_token, optional api_url}. Any credential "
-            "can instead name an environment variable: access_token_env, client_id_env, "
-            "client_secret_env, "
-            "refresh_token_env. Replaces the top-level credentials.",
-        ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            title="Start date",
-            description="Earliest event time to extract (ISO 8601). Without it the tap reads "
-            "everything HubSpot keeps (login history: 90 days).",
-        ),
-        th.Property(
-            "end_date",
-            th.DateTimeType,
-            title="End date",
-            description="Extract events before this time only (ISO 8601, exclusive), e.g. "
-            "for a monthly evidence pack. Default: the moment the sync starts.",
-        ),
-        th.Property(
-            "api_url",
-            th.StringType,
-            default="https://api.hubapi.com",
-            title="API URL",
-            description="HubSpot API base URL, e.g. https://api-eu1.hubapi.com. Must be "
-            "https unless the host is loopback (tests, the emulator).",
-        ),
-        th.Property(
-            "api_version",
-            th.StringType,
-            default="v3",
-            title="API version",
-            description="Path version of the activity endpoints: v3, or a date version "
-            "such as 2026-03 (same paths, same fields).",
-        ),
-        th.Property(
-            "page_size",
-            th.IntegerType(minimum=1, maximum=MAX_PAGE_SIZE),
-            default=MAX_PAGE_SIZE,
-            title="Page size",
-            description="Records per request, 1 to 200 (HubSpot's maximum).",
-        ),
-        th.Property(
-            "lookback_minutes",
-            th.IntegerType(minimum=0),
-            default=DEFAULT_LOOKBACK_MINUTES,
-            title="Lookback minutes",
-            description="Each incremental run re-reads this many minutes before the "
-            "bookmark, to catch events HubSpot records late. Re-read events are emitted "
-            "again; targets upsert them on (portalId, id).",
-        ),
-        th.Property(
-            "user_ids",
-            th.ArrayType(th.IntegerType),
-            title="User IDs",
-            description="Only these HubSpot user ids (an investigation): userId for login "
-            "and security history, actingUserId for the audit log.",
-        ),
-        th.Property(
-            "cms_content_audit",
-            th.BooleanType,
-            title="CMS content audit",
-            description="Extract the CMS content audit log too (stream cms_content_audit: "
-            "CMS Hub Enterprise, scope `content`). When unset, the catalog decides and the "
-            "stream is not selected by default; when set, the setting decides.",
-        ),
-        th.Property(
-            "request_timeout",
-            th.IntegerType(minimum=1),
-            default=60,
-            title="Request timeout",
-            description="Seconds to wait for one HubSpot response before retrying it.",
-        ),
-        th.Property(
-            "max_concurrency",
-            th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
-            default=DEFAULT_CONCURRENCY,
-            title="Maximum concurrency",
-            description="Requests in flight per portal: time windows of the audit log and "
-            "security history, and the streams after the first (read ahead while it is "
-            "emitted), all within the portal's rate limit; records are still emitted in "
-            "order. 1 reads sequentially.",
-        ),
-        th.Property(
-            "max_parallel_portals",
-            th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
-            default=DEFAULT_PARALLEL_PORTALS,
-            title="Maximum parallel portals",
-            description="With several portals, how many are read at the same time (each "
-            "within its own rate limit); the others wait their turn.",
-        ),
-        th.Property(
-            "daily_quota_reserve",
-            th.IntegerType(minimum=0),
-            default=DEFAULT_DAILY_QUOTA_RESERVE,
-            title="Daily quota reserve",
-            description="API calls of the portal's daily quota left for other "
-            "integrations: the run stops cleanly, state saved, when HubSpot reports this "
-            "few calls remaining today (private app tokens only; OAuth apps have no "
-            "daily limit).",
-        ),
-        th.Property(
-            "max_retry_seconds",
-            th.IntegerType(minimum=1),
-            default=300,
-            title="Maximum retry time",
-            description="Give up on a request that keeps failing (5xx, 429, timeouts, "
-            "resets) after this many seconds of retries; the run then fails with the "
-            "bookmark at the last emitted event.",
-        ),
-    ).to_dict()
+    config_jsonschema = CONFIG_SCHEMA
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Create the tap and check the settings that JSON Schema cannot."""
+        """Create the tap; a malformed setting fails in every mode, missing credentials in sync."""
+        validated = kwargs.get("validate_config", True)
         super().__init__(*args, **kwargs)
-        if kwargs.get("validate_config", True):
-            errors = settings_errors(self.config)
-            if errors:
-                msg = "Config validation failed"
-                raise ConfigValidationError(msg, errors=errors)
+        errors = [] if validated else schema_errors(self.config, self.config_jsonschema)
+        errors += settings_errors(self.config, credentials_required=validated)
+        if errors:
+            msg = "Config validation failed"
+            raise ConfigValidationError(msg, errors=errors)
 
     @override
     def setup_mapper(self) -> None:
@@ -258,183 +89,145 @@ class TapHubspotActivity(Tap):
                 entry.metadata.root.selected = bool(enabled)
         super().setup_mapper()
 
+    @cached_property
+    def extraction(self) -> Extraction:
+        """The engine of this run (no request is sent before a sync or a check)."""
+        portals = portal_settings(self.config)
+        return Extraction(
+            portals,
+            engine_limits(self.config, f"{self.name}/{self.plugin_version}"),
+            page_size=int(self.config["page_size"]),
+            read_ahead=bool(self.config["read_ahead"]) and int(self.config["max_concurrency"]) > 1,
+            parallel=int(self.config["max_parallel_portals"]) if len(portals) > 1 else 1,
+            logger=self.logger,
+        )
+
     @override
     def discover_streams(self) -> list[Stream]:
         return [
-            LoginActivityStream(self),
-            AuditLogsStream(self),
-            SecurityActivityStream(self),
-            CmsContentAuditStream(self),
+            LoginActivityStream(self, self.extraction),
+            AuditLogsStream(self, self.extraction),
+            SecurityActivityStream(self, self.extraction),
+            CmsContentAuditStream(self, self.extraction),
         ]
 
-    @cached_property
-    def portals(self) -> dict[str | None, Portal]:
-        """The portals of this run by label (None: the single portal of the top settings)."""
-        return {portal.label: portal for portal in build_portals(self.config)}
+    def selected_streams(self) -> list[ActivityStream]:
+        """The streams this run reads, in the SDK's order."""
+        return [
+            stream
+            for stream in self.streams.values()
+            if stream.selected and isinstance(stream, ActivityStream)
+        ]
 
-    @property
-    def multi_portal(self) -> bool:
-        """Whether the `portals` setting is in use: each portal is then a partition."""
-        return bool(self.config.get("portals"))
+    def sync_and_report(self) -> None:
+        """Sync every selected stream through the engine, then fail if any portal failed.
 
-    def secrets(self) -> list[str]:
-        """Every secret value of the run, for redaction."""
-        return [secret for portal in self.portals.values() for secret in portal.secrets()]
-
-    def read_ahead_from(self, current: HubspotActivityStream) -> None:
-        """As the first stream starts, start reading the streams after it (once a run).
-
-        The SDK syncs streams one after another; the later ones are read meanwhile into
-        spool files, all within each portal's rate limit and max_concurrency.
+        The jobs are planned before the SDK's sync so that every stream is read ahead
+        from the start; the failures are raised once every stream has been emitted and
+        its STATE written, so portals that succeeded keep their bookmarks.
         """
-        if self._reading_ahead is not None:
-            return
-        selected = [stream for stream in self.streams.values() if stream.selected]
-        later = selected[selected.index(current) + 1 :] if current in selected else []
-        self._reading_ahead = t.cast("list[HubspotActivityStream]", later)
-        if int(self.config["max_concurrency"]) > 1:
-            for stream in self._reading_ahead:
-                stream.read_ahead()
+        now = dt.datetime.now(dt.UTC)
+        self.extraction.start(
+            [
+                stream.job(partition, now)
+                for stream in self.selected_streams()
+                for partition in stream.partitions or [{}]
+            ]
+        )
+        try:
+            self.sync_all()
+        finally:
+            self.extraction.terminate()
+            for line in self.extraction.summary():
+                self.logger.info("%s", line)
+        self.extraction.finish()
 
-    def stop_reading_ahead(self) -> None:
-        """The run failed: stop the streams read ahead and drop what they read."""
-        for stream in self._reading_ahead or []:
-            stream.stop_reading_ahead()
-
-    _reading_ahead: list[HubspotActivityStream] | None = None
-
-    def finish_run(self) -> None:
-        """Report what rate limiting cost, then fail the run if any portal failed."""
-        for portal in self.portals.values():
-            governor = portal.governor
-            self.logger.info(
-                "Rate-limit governor of %s: %d requests sent, %.1f s spent waiting for the "
-                "rolling limit%s",
-                portal.name,
-                governor.requests_sent,
-                governor.seconds_waited,
-                ""
-                if governor.daily_remaining is None
-                else f", {governor.daily_remaining} calls left today",
-            )
-        failed = [portal for portal in self.portals.values() if portal.failure]
+    def check_connection(self) -> None:
+        """The connection check: one line per portal; raises if any portal failed."""
+        lines, failed = connection_report(
+            self.extraction, [stream.spec() for stream in self.selected_streams()]
+        )
+        for line in lines:
+            self.logger.info("%s", line)
         if failed:
-            details = "; ".join(f"{portal.name}: {portal.failure}" for portal in failed)
-            msg = (
-                f"{len(failed)} of {len(self.portals)} portals failed, the others completed "
-                f"and kept their state. {details}"
-            )
-            raise PortalsFailedError(msg)
+            raise failed
+
+    # singer-sdk's CLI ends in Tap.sync_all and Tap.run_connection_test, both final, so no
+    # hook runs after every stream was emitted. These two callbacks are the one place the
+    # tap repeats the SDK's CLI steps (tests/test_sdk_contract.py fails if they change).
 
     @classmethod
     @override
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,
+        state: t.IO[str] | None = None,
+        catalog: t.IO[str] | None = None,
+    ) -> None:
+        super(Tap, cls).invoke(about=about, about_format=about_format)
+        cls.print_version(print_fn=cls.logger.info)
         try:
-            super().invoke(*args, **kwargs)
-        except (FatalAPIError, RetriableAPIError) as exc:
-            # A foreseeable HubSpot failure: the message says what to do; no traceback.
-            cls.logger.error("%s", exc)  # noqa: TRY400
-            sys.exit(1)
-
-
-def settings_errors(config: t.Mapping[str, t.Any]) -> list[str]:
-    """The setting mistakes JSON Schema cannot express, each naming its setting."""
-    return [*_credential_errors(config), *_date_errors(config), *_endpoint_errors(config)]
-
-
-def _credential_errors(config: t.Mapping[str, t.Any]) -> list[str]:
-    if config.get("portals"):
-        if any(config.get(key) for key in CREDENTIAL_KEYS):
-            return ["Set credentials inside each of portals, not at the top level as well."]
-        errors = []
-        labels = [entry.get("label") for entry in config["portals"]]
-        if len(set(labels)) != len(labels):
-            errors.append("portals: every label must be unique.")
-        for entry in portal_entries(config):
-            where = f"portals[{entry['label']}]"
-            errors.extend(_one_portal_errors(entry["credentials"], where))
-            errors.extend(_url_errors(entry["api_url"], f"{where}.api_url"))
-        return errors
-    return _one_portal_errors(
-        {key: config[key] for key in CREDENTIAL_KEYS if config.get(key)}, "settings"
-    )
-
-
-def _one_portal_errors(credentials: t.Mapping[str, str], where: str) -> list[str]:
-    oauth_keys = ("client_id", "client_secret", "refresh_token")
-    given_oauth = [key for key in oauth_keys if credentials.get(key)]
-    if credentials.get("access_token") and given_oauth:
-        return [
-            (
-                f"{where}: set either access_token or the OAuth settings (client_id, "
-                f"client_secret, refresh_token), not both; found access_token and "
-                f"{', '.join(given_oauth)}."
+            tap = cls(
+                config=config.config if config else None,
+                state=None if state is None else json.load(state),
+                catalog=None if catalog is None else json.load(catalog),
+                parse_env_config=config.parse_env if config else False,
+                validate_config=True,
             )
-        ]
-    if credentials.get("access_token"):
-        return []
-    if not given_oauth:
-        return [
-            (
-                f"{where}: no credentials: set access_token (a private app token), or "
-                "client_id, client_secret and refresh_token (or their _env variables)."
+            _stop_on_signals()
+            tap.sync_and_report()
+        except (HubspotError, ConfigValidationError) as exc:
+            _exit_plainly(cls, exc)
+
+    @classmethod
+    @override
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        if value == CliTestOptionValue.Disabled.value:
+            return
+        config = ctx.params.get("config")
+        try:
+            tap = cls(
+                config=config.config if config else None,
+                parse_env_config=config.parse_env if config else False,
+                validate_config=True,
             )
-        ]
-    missing = [key for key in oauth_keys if key not in given_oauth]
-    return (
-        [
-            (
-                f"{where}: OAuth needs all three of client_id, client_secret, refresh_token; "
-                f"missing {', '.join(missing)}."
-            )
-        ]
-        if missing
-        else []
-    )
+            if value == CliTestOptionValue.Schema.value:
+                tap.write_schemas()
+            else:
+                tap.check_connection()
+        except (HubspotError, ConfigValidationError) as exc:
+            _exit_plainly(cls, exc)
+        ctx.exit()
 
 
-def _date_errors(config: t.Mapping[str, t.Any]) -> list[str]:
-    errors: list[str] = []
-    dates = {}
-    for key in ("start_date", "end_date"):
-        if config.get(key):
-            try:
-                dates[key] = parse_datetime_setting(str(config[key]))
-            except (ValueError, TypeError):
-                errors.append(f"{key} is not an ISO 8601 date or date-time: {config[key]!r}.")
-    if len(dates) == 2 and dates["end_date"] <= dates["start_date"]:  # noqa: PLR2004
-        errors.append(
-            f"end_date ({config['end_date']}) must be after start_date ({config['start_date']})."
-        )
-    return errors
+def schema_errors(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:
+    """JSON Schema violations of the settings (the SDK checks them only when syncing)."""
+    validator = jsonschema.Draft7Validator(schema)
+    return [
+        f"{'.'.join(str(part) for part in error.absolute_path) or 'settings'}: {error.message}"
+        for error in validator.iter_errors(dict(config))
+    ]
 
 
-def _endpoint_errors(config: t.Mapping[str, t.Any]) -> list[str]:
-    errors: list[str] = []
-    api_version = str(config.get("api_version", "v3"))
-    if not API_VERSION_PATTERN.match(api_version):
-        errors.append(
-            f"api_version {api_version!r} is unknown: use v3 or a date version such as 2026-03."
-        )
-    errors.extend(_url_errors(str(config.get("api_url", "")), "api_url"))
-    return errors
+def _stop_on_signals() -> None:
+    """SIGTERM or SIGINT stop the run at once, with exit 1; the last STATE emitted stands."""
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        msg = f"Stopped by {signal.Signals(signum).name}: the last STATE emitted stands"
+        raise TerminatedError(msg)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
 
 
-def _url_errors(api_url: str, setting: str) -> list[str]:
-    parts = urlsplit(api_url)
-    if parts.scheme not in {"https", "http"} or not parts.hostname:
-        return [f"{setting} {api_url!r} is not an http(s) URL."]
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return [
-            f"{setting} {api_url!r} must use https: plain http is allowed for loopback hosts only."
-        ]
-    return []
-
-
-def _is_loopback(hostname: str) -> bool:
-    if hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
+def _exit_plainly(cls: type[Tap], exc: Exception) -> t.NoReturn:
+    """One plain line for a foreseeable failure, exit 1: no traceback."""
+    if isinstance(exc, ConfigValidationError):
+        cls.logger.error("Bad settings: %s", "; ".join(exc.errors) or str(exc))
+    else:
+        cls.logger.error("%s", exc)
+    sys.stdout.flush()
+    sys.exit(1)

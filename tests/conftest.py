@@ -93,7 +93,7 @@ def run_tap(
     try:
         with redirect_stdout(stdout):
             tap = TapHubspotActivity(config=config, state=state, catalog=catalog)
-            tap.sync_all()
+            tap.sync_and_report()
     except Exception as exc:
         if expect_error is False:
             raise

@@ -10,7 +10,7 @@ import sys
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_hubspot_activity.client import HubspotAPIError
+from tap_hubspot_activity.engine.errors import HubspotError
 from tap_hubspot_activity.tap import TapHubspotActivity
 from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
 from tests.emulator import EmulatorConfig, HubSpotEmulator
@@ -36,13 +36,13 @@ def test_slow_response_times_out_and_is_retried(fresh_emulator):
     fresh_emulator.inject_fault("slow", count=1, path="/activity/audit-logs")
     run = run_tap(tap_config(fresh_emulator, request_timeout=1, page_size=200))
     _assert_complete(run, fresh_emulator)
-    assert "Timeout" in run.log
+    assert "within request_timeout" in run.log
 
 
 def test_bad_token_is_a_plain_fatal_error():
     with HubSpotEmulator(EmulatorConfig(seed=3, users=10, access_token="the-right-one")) as emu:
         run = run_tap(tap_config(emu), expect_error=True)
-    assert isinstance(run.error, HubspotAPIError)
+    assert isinstance(run.error, HubspotError)
     message = str(run.error)
     assert "401 INVALID_AUTHENTICATION" in message
     assert "correlationId" in message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_hubspot_activity.auth import OAuthRefreshError
+from tap_hubspot_activity.engine.errors import FatalError
 from tests.conftest import SMALL_PORTAL, STREAMS, run_tap, tap_config, truth_ids
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
@@ -67,7 +67,7 @@ def test_repeated_401_after_refresh_is_fatal(oauth_emulator):
 
 def test_bad_refresh_token_is_a_clear_error(oauth_emulator):
     run = run_tap(_oauth_config(oauth_emulator, refresh_token="revoked"), expect_error=True)
-    assert isinstance(run.error, OAuthRefreshError)
+    assert isinstance(run.error, FatalError)
     assert "refresh_token" in str(run.error)
     assert "BAD_REFRESH_TOKEN" in str(run.error)
     assert "revoked" not in str(run.error)

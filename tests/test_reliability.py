@@ -14,9 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_hubspot_activity.governor import DailyQuotaReserveError
+from tap_hubspot_activity.engine.errors import HubspotError
+from tap_hubspot_activity.engine.governor import DailyQuotaReserveError
 from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
@@ -237,7 +237,7 @@ def test_hostile_responses_give_a_clear_error_or_logged_skips(scripted_server, b
     run = run_tap(config, catalog=catalog, expect_error=None)
     if run.error is not None:
         # Foreseeable: the tap's own plain errors, never a KeyError or TypeError.
-        assert isinstance(run.error, FatalAPIError | RetriableAPIError), repr(run.error)
+        assert isinstance(run.error, HubspotError), repr(run.error)
         assert "HubSpot" in str(run.error)
         return
     usable = _usable_ids(body)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
-from tap_hubspot_activity.governor import DailyQuotaReserveError, RateLimitGovernor
+from tap_hubspot_activity.engine.governor import DailyQuotaReserveError, RateLimitGovernor
 
 
 class FakeClock:
@@ -22,9 +21,7 @@ class FakeClock:
 
 
 def _response(**headers):
-    response = requests.Response()
-    response.headers.update({f"X-HubSpot-RateLimit-{k}": str(v) for k, v in headers.items()})
-    return response
+    return {f"X-HubSpot-RateLimit-{k}": str(v) for k, v in headers.items()}
 
 
 @pytest.fixture

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
 import typing as t
 
-import requests
-from singer_sdk.exceptions import FatalAPIError
+from tap_hubspot_activity.engine.errors import FatalError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 # Until HubSpot's headers say otherwise, assume the smallest published budget
 # (Free/Starter: 100 requests per 10 s).
 DEFAULT_MAX_REQUESTS = 100
 DEFAULT_INTERVAL_SECONDS = 10.0
+# HubSpot's rolling windows are 1 s and 10 s; a header announcing more is not believed
+# beyond this, so no pause the headers ask for can last longer.
+MAX_INTERVAL_SECONDS = 60.0
+MIN_INTERVAL_SECONDS = 0.1
 # Leave this share of the rolling budget unused (at least MIN_HEADROOM requests): other
 # integrations share the app's limit, and the window edges of client and server never
 # line up exactly.
@@ -28,9 +32,11 @@ MIN_HEADROOM = 2
 WINDOW_SLACK = 0.02
 MIN_WINDOW_SLACK_SECONDS = 0.05
 DAILY_RESET_JUMP = 100
+# A request that may wait looks again this often while a chain request is queued first.
+YIELD_SECONDS = 0.01
 
 
-class DailyQuotaReserveError(FatalAPIError):
+class DailyQuotaReserveError(FatalError):
     """The portal's remaining daily quota reached the reserve kept for other integrations."""
 
 
@@ -41,6 +47,8 @@ class RateLimitGovernor:
     `wait_turn` before sending, `observe` after the answer. It learns the budget from
     X-HubSpot-RateLimit-Max / -Interval-Milliseconds, trusts -Remaining over its own
     count (other apps' calls count too), and stops the run at the daily reserve.
+    Requests marked `first` (those continuing a cursor chain, which nothing can
+    parallelise) take the next turn ahead of the others.
     """
 
     def __init__(
@@ -59,9 +67,12 @@ class RateLimitGovernor:
         self._max_requests = DEFAULT_MAX_REQUESTS
         self._interval = DEFAULT_INTERVAL_SECONDS
         self._paused_until = 0.0
+        self._firsts_waiting = 0
         self.daily_remaining: int | None = None
         self.requests_sent = 0
         self._in_flight = 0
+        self._waiting_since = 0.0
+        self._waiters = 0
         self.seconds_waited = 0.0
 
     @property
@@ -70,53 +81,76 @@ class RateLimitGovernor:
         spare = max(MIN_HEADROOM, int(self._max_requests * HEADROOM))
         return max(1, self._max_requests - spare)
 
-    def wait_turn(self) -> None:
+    def wait_turn(self, *, first: bool = False) -> None:
         """Block until one more request fits the rolling budget, then count it as sent."""
-        while True:
-            with self._lock:
-                if (
-                    self.daily_remaining is not None
-                    and self.daily_remaining <= self.daily_quota_reserve
-                ):
-                    msg = (
-                        f"Stopping: the portal has {self.daily_remaining} API calls left "
-                        f"today and daily_quota_reserve keeps {self.daily_quota_reserve} for "
-                        "other integrations. The quota resets at midnight in the portal's "
-                        "time zone; state up to the last emitted record is saved."
-                    )
-                    raise DailyQuotaReserveError(msg)
-                now = self._clock()
-                window = self._interval + max(
-                    MIN_WINDOW_SLACK_SECONDS, self._interval * WINDOW_SLACK
-                )
-                while self._sent and self._sent[0] <= now - window:
-                    self._sent.popleft()
-                wait = self._paused_until - now
-                if wait <= 0 and len(self._sent) >= self.budget:
-                    wait = self._sent[0] + window - now
+        waiting = False
+        with self._lock:
+            self._firsts_waiting += first
+        try:
+            while True:
+                with self._lock:
+                    wait = self._try_take(first=first)
+                    if wait > 0 and not waiting:
+                        # seconds_waited is wall-clock time in which any request waited.
+                        waiting = True
+                        if not self._waiters:
+                            self._waiting_since = self._clock()
+                        self._waiters += 1
                 if wait <= 0:
-                    self._sent.append(now)
-                    self.requests_sent += 1
-                    self._in_flight += 1
-                    if self.daily_remaining is not None:
-                        # Count our own call now, so parallel threads cannot overshoot.
-                        self.daily_remaining -= 1
                     return
-            self.seconds_waited += wait
-            self._sleep(wait)
+                self._sleep(wait)
+        finally:
+            with self._lock:
+                self._firsts_waiting -= first
+                if waiting:
+                    self._waiters -= 1
+                    if not self._waiters:
+                        self.seconds_waited += self._clock() - self._waiting_since
 
-    def observe(self, response: requests.Response) -> None:
+    def _try_take(self, *, first: bool) -> float:
+        """0 when the request may go now (and is counted), else how long to wait (locked)."""
+        self._check_daily_reserve()
+        now = self._clock()
+        window = self._interval + max(MIN_WINDOW_SLACK_SECONDS, self._interval * WINDOW_SLACK)
+        while self._sent and self._sent[0] <= now - window:
+            self._sent.popleft()
+        wait = self._paused_until - now
+        if wait <= 0 and len(self._sent) >= self.budget:
+            wait = self._sent[0] + window - now
+        if wait <= 0 and not first and self._firsts_waiting:
+            wait = YIELD_SECONDS
+        if wait > 0:
+            return wait
+        self._sent.append(now)
+        self.requests_sent += 1
+        self._in_flight += 1
+        if self.daily_remaining is not None:
+            # Count our own call now, so parallel threads cannot overshoot.
+            self.daily_remaining -= 1
+        return 0.0
+
+    def _check_daily_reserve(self) -> None:
+        if self.daily_remaining is not None and self.daily_remaining <= self.daily_quota_reserve:
+            msg = (
+                f"Stopping: the portal has {self.daily_remaining} API calls left "
+                f"today and daily_quota_reserve keeps {self.daily_quota_reserve} for "
+                "other integrations. The quota resets at midnight in the portal's "
+                "time zone; state up to the last emitted record is saved."
+            )
+            raise DailyQuotaReserveError(msg)
+
+    def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the limits from HubSpot's rate-limit headers."""
-        headers = response.headers
         maximum = _int_header(headers, "X-HubSpot-RateLimit-Max")
         interval_ms = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
         daily_remaining = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
         with self._lock:
-            if maximum:
+            if maximum and maximum > 0:
                 self._max_requests = maximum
-            if interval_ms:
-                self._interval = interval_ms / 1000
+            if interval_ms and interval_ms > 0:
+                seconds = interval_ms / 1000
+                self._interval = min(MAX_INTERVAL_SECONDS, max(MIN_INTERVAL_SECONDS, seconds))
             self._in_flight = max(0, self._in_flight - 1)
             # Requests overtake each other on the way, so an answer may report more calls
             # left than we know remain: keep the lower figure, unless the jump is too big
@@ -132,53 +166,18 @@ class RateLimitGovernor:
                 self._paused_until = max(self._paused_until, self._clock() + self._interval / 2)
 
     def pause(self, seconds: float) -> None:
-        """Hold every request of the portal for a while (after a 429)."""
+        """Hold every request of the portal for a while (after a 429), at most an interval."""
+        seconds = min(max(0.0, seconds), MAX_INTERVAL_SECONDS)
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
-def _int_header(headers: t.Mapping[str, str], name: str) -> int | None:
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name)
     if value is None:
         return None
     try:
-        return int(value)
+        number = float(value)
     except ValueError:
         return None
-
-
-class GovernedSession(requests.Session):
-    """A requests session whose every send first waits for the governor's go.
-
-    At most `max_in_flight` requests are sent at once, whichever stream or window they
-    serve: the streams read ahead share the portal's `max_concurrency`.
-    """
-
-    def __init__(self, governor: RateLimitGovernor, *, max_in_flight: int = 8) -> None:
-        """Share one governor (and one connection pool) across a portal's streams."""
-        super().__init__()
-        self.governor = governor
-        self._slots = threading.BoundedSemaphore(max_in_flight)
-        self._holding = threading.local()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max_in_flight + 2)
-        self.mount("https://", adapter)
-        self.mount("http://", adapter)
-
-    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:  # type: ignore[override]
-        """Send once a slot is free and the governor allows it; let it read the headers."""
-        if getattr(self._holding, "slot", False):  # a redirect, sent from within send
-            return self._governed_send(request, **kwargs)
-        with self._slots:
-            self._holding.slot = True
-            try:
-                return self._governed_send(request, **kwargs)
-            finally:
-                self._holding.slot = False
-
-    def _governed_send(
-        self, request: requests.PreparedRequest, **kwargs: t.Any
-    ) -> requests.Response:
-        self.governor.wait_turn()
-        response = super().send(request, **kwargs)
-        self.governor.observe(response)
-        return response
+    return int(number) if math.isfinite(number) and abs(number) < 2**53 else None

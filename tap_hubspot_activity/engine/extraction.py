@@ -1,0 +1,298 @@
+"""One run: the portals' clients, each (stream, partition) read by a thread, replayed in order."""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+from collections import defaultdict
+
+from tap_hubspot_activity.engine.client import Limits, PortalClient
+from tap_hubspot_activity.engine.errors import (
+    FatalError,
+    HubspotError,
+    Redactor,
+    StreamUnavailableError,
+    TerminatedError,
+)
+from tap_hubspot_activity.engine.paging import Endpoint, fetch_window, read_chain
+from tap_hubspot_activity.engine.records import RecordShaper
+from tap_hubspot_activity.engine.schedule import WindowSchedule
+from tap_hubspot_activity.engine.spool import Spool
+from tap_hubspot_activity.engine.timestamps import format_timestamp
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+    from logging import Logger
+
+    from tap_hubspot_activity.engine.jobs import Job, PortalSettings
+
+# A cursor chain is spooled in batches of this many records.
+CHAIN_BATCH = 1000
+
+
+class PortalsFailedError(FatalError):
+    """Some portals of a multi-portal run failed; the message names them and why."""
+
+
+class Extraction:
+    """Reads the jobs of a run and hands each one's records, in order, to whoever emits them.
+
+    Every job is read by a daemon thread into its spool. With `read_ahead`, the jobs of
+    every stream start at once, up to `parallel` of each stream ahead of the emitter
+    (cursor chains take the portal's slots and turns first); without it, a job starts
+    when its records are asked for. A failure stops the portal (with several portals,
+    the others go on), and the first one is raised by `finish`.
+    """
+
+    def __init__(  # noqa: PLR0913 - the run's settings
+        self,
+        portals: list[PortalSettings],
+        limits: Limits,
+        *,
+        page_size: int,
+        read_ahead: bool,
+        parallel: int,
+        logger: Logger,
+    ) -> None:
+        """Nothing is sent until `start`."""
+        self.portals = {portal.label: portal for portal in portals}
+        self.multi = len(portals) > 1 or next(iter(self.portals)) is not None
+        self.limits = limits
+        self.page_size = page_size
+        self.read_ahead = read_ahead
+        self.parallel = parallel
+        self.logger = logger
+        self.stop = threading.Event()
+        self.redactor = Redactor()
+        for portal in portals:
+            for secret in portal.credentials.values():
+                self.redactor.add(secret)
+        self.failures: dict[str | None, HubspotError] = {}
+        self.unexpected: BaseException | None = None
+        self._clients: dict[str | None, PortalClient] = {}
+        self._portal_stops: dict[str | None, threading.Event] = defaultdict(threading.Event)
+        self._running: dict[str | None, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._queues: dict[str, list[Job]] = {}
+        self._positions: dict[str, int] = {}
+        self._started = time.monotonic()
+
+    def start(self, jobs: list[Job]) -> None:
+        """Plan the jobs, in the order they will be asked for, and start reading ahead."""
+        for job in jobs:
+            self._plan(job)
+        if self.read_ahead:
+            for queue in self._queues.values():
+                for job in queue[: self.parallel]:
+                    self._launch(job)
+
+    def records(self, wanted: Job) -> Iterator[dict[str, t.Any]]:
+        """The job's records in order: as read, or nothing after its portal failed.
+
+        A job planned by `start` is read as planned (perhaps already ahead); another one
+        (the SDK syncing a stream on its own, as its test suite does) is read now.
+        """
+        job = self._jobs.get(wanted.key) or self._plan(wanted)
+        stream = job.spec.name
+        if self._failed(job.portal):
+            if self.multi:
+                self.logger.warning(
+                    "%s: skipping %s, which failed", stream, self.portals[job.portal].name
+                )
+            return
+        # This partition and the next ones of the stream, `parallel` at a time.
+        position = self._positions[job.key]
+        for following in self._queues[stream][position : position + self.parallel]:
+            self._launch(following)
+        assert job.spool is not None  # noqa: S101 - _launch made it
+        yield from job.spool.replay()
+        if self.unexpected is not None:
+            raise self.unexpected
+
+    def _plan(self, job: Job) -> Job:
+        queue = self._queues.setdefault(job.spec.name, [])
+        self._positions[job.key] = len(queue)
+        queue.append(job)
+        self._jobs[job.key] = job
+        return job
+
+    def finish(self) -> None:
+        """Stop every reader; raise the run's failure, if any."""
+        self.terminate()
+        for client in self._clients.values():
+            client.close()
+        for job in self._jobs.values():
+            if job.spool is not None:
+                job.spool.close()
+        if self.unexpected is not None:
+            raise self.unexpected
+        if not self.failures:
+            return
+        if not self.multi:
+            raise next(iter(self.failures.values()))
+        details = "; ".join(
+            f"{self.portals[label].name}: {error}" for label, error in self.failures.items()
+        )
+        msg = (
+            f"{len(self.failures)} of {len(self.portals)} portals failed, the others "
+            f"completed and kept their state. {details}"
+        )
+        raise PortalsFailedError(msg)
+
+    def terminate(self) -> None:
+        """Stop every reader and every wait, at once."""
+        self.stop.set()
+        for event in list(self._portal_stops.values()):
+            event.set()
+
+    def summary(self) -> list[str]:
+        """One line per portal that sent requests: requests, time paused, calls left today."""
+        lines = []
+        for label, client in self._clients.items():
+            governor = client.governor
+            daily = governor.daily_remaining
+            lines.append(
+                f"Rate-limit governor of {self.portals[label].name}: {governor.requests_sent} "
+                f"requests sent, {governor.seconds_waited:.1f} s paused by the rolling limit, "
+                f"peak {client.slots.peak} in flight"
+                + ("" if daily is None else f", {daily} calls left today")
+            )
+        return lines
+
+    def _failed(self, portal: str | None) -> bool:
+        return portal in self.failures or (not self.multi and bool(self.failures))
+
+    def client(self, label: str | None) -> PortalClient:
+        """The portal's client, made on first use."""
+        with self._lock:
+            if label not in self._clients:
+                portal = self.portals[label]
+                self._clients[label] = PortalClient(
+                    api_url=portal.api_url,
+                    credentials=portal.credentials,
+                    limits=self.limits,
+                    redactor=self.redactor,
+                    stop=self._portal_stops[label],
+                    logger=self.logger,
+                )
+            return self._clients[label]
+
+    def _launch(self, job: Job) -> None:
+        with self._lock:
+            if job.spool is not None:
+                return
+            job.spool = Spool(whole=not job.spec.windowed, stop=self._portal_stops[job.portal])
+            self._running[job.portal] += 1
+        thread = threading.Thread(
+            target=self._read, args=(job,), name=f"{job.spec.name}-reader", daemon=True
+        )
+        thread.start()
+
+    def _read(self, job: Job) -> None:
+        assert job.spool is not None  # noqa: S101 - set before the thread starts
+        error: BaseException | None = None
+        try:
+            if not self._failed(job.portal):
+                self._extract(job, job.spool)
+        except StreamUnavailableError as exc:
+            self.logger.warning(
+                "Skipping %s for %s: %s %s",
+                job.spec.name,
+                self.portals[job.portal].name,
+                exc,
+                job.spec.unavailable_hint,
+            )
+        except TerminatedError as exc:
+            error = exc
+        except HubspotError as exc:
+            error = exc
+            self._fail(job.portal, exc)
+        except BaseException as exc:  # noqa: BLE001 - a bug: raised again by the emitter
+            error = self.unexpected = exc
+            self.terminate()
+        finally:
+            job.spool.finish(error)
+            self._release(job.portal)
+
+    def _extract(self, job: Job, spool: Spool) -> None:
+        client = self.client(job.portal)
+        spec = job.spec
+        shaper = RecordShaper(
+            stream=spec.name,
+            schema=spec.schema,
+            timestamp_field=spec.timestamp_field,
+            identity_fields=spec.identity_fields,
+            logger=self.logger,
+        )
+        endpoint = Endpoint(
+            client=client,
+            path=spec.path,
+            params=spec.params(job.partition),
+            rules=spec.rules,
+            shaper=shaper,
+            portal_id=client.portal_id(),
+            page_size=self.page_size,
+        )
+        where = spec.name if not self.multi else f"{spec.name} ({self.portals[job.portal].name})"
+        if job.start >= job.end:
+            self.logger.info("%s: nothing to read, %s is not before %s", where, job.start, job.end)
+            return
+        self.logger.info(
+            "%s: reading events from %s to %s",
+            where,
+            format_timestamp(job.start),
+            format_timestamp(job.end),
+        )
+        if spec.window_params is None:
+            batch: list[dict[str, t.Any]] = []
+            for record in read_chain(endpoint, job.start, job.end):
+                batch.append(record)
+                if len(batch) >= CHAIN_BATCH:
+                    spool.append(batch)
+                    batch = []
+            spool.append(batch)
+            self.logger.info("%s: %d events read", where, spool.count)
+            return
+        window_params = spec.window_params
+        schedule = WindowSchedule(
+            name=where,
+            start=job.start,
+            end=job.end,
+            fetch=lambda low, high, held: fetch_window(endpoint, window_params, low, high, held),
+            workers=self.limits.max_concurrency,
+            stop=self._portal_stops[job.portal],
+            logger=self.logger,
+        )
+        for high, records in schedule.closed_windows():
+            spool.append(records)
+            self.logger.info(
+                "%s: %d events up to %s (%d this run)",
+                where,
+                len(records),
+                format_timestamp(high),
+                spool.count,
+            )
+
+    def _fail(self, portal: str | None, error: HubspotError) -> None:
+        with self._lock:
+            if portal in self.failures:
+                return
+            self.failures[portal] = error
+        if self.multi:
+            self.logger.error(
+                "%s failed: %s. The other portals go on.", self.portals[portal].name, error
+            )
+            self._portal_stops[portal].set()
+        else:
+            self.terminate()
+
+    def _release(self, portal: str | None) -> None:
+        with self._lock:
+            self._running[portal] -= 1
+            idle = not self._running[portal]
+            client = self._clients.get(portal)
+        if idle and client is not None:
+            # A finished portal keeps no connection open: thousands of portals, few files.
+            client.close()

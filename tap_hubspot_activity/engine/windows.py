@@ -1,0 +1,95 @@
+"""Time windows cut by their density: how dense a page says a window is, and where to cut it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import typing as t
+from dataclasses import dataclass
+
+# Windows are cut for about this many events: big enough that the partial page at each
+# window's end is cheap, small enough that windows waiting for their turn stay light.
+TARGET_WINDOW_RECORDS = 1_500
+# A window that shows more than this many events still ahead is given up and split.
+SPLIT_ABOVE = 2 * TARGET_WINDOW_RECORDS
+# A window is sorted in memory before it is emitted; past this many records it is split
+# whatever its pages showed (they may come in no time order at all).
+MAX_WINDOW_RECORDS = 20_000
+# Windows this short are read whole, however dense.
+MIN_WINDOW = dt.timedelta(minutes=1)
+# A part of a window is cut in at most this many pieces: the guess behind the cut comes
+# from one page, and a wrong one would mostly buy empty requests.
+MAX_PIECES = 8
+# A piece with fewer events than this joins its neighbour instead of costing a request.
+MIN_PIECE_RECORDS = TARGET_WINDOW_RECORDS // 4
+# Records held in windows fetched or being fetched and not yet emitted, per worker.
+HELD_RECORDS_PER_WORKER = TARGET_WINDOW_RECORDS
+# Fewer records than this say nothing about density.
+MIN_PAGE_FOR_DENSITY = 2
+
+Records = list[dict[str, t.Any]]
+# (start, end, events it is thought to hold)
+Part = tuple[dt.datetime, dt.datetime, float]
+
+
+@dataclass(frozen=True)
+class TooDense:
+    """A window given up as too dense: its parts, oldest first, with their guessed events."""
+
+    parts: tuple[Part, ...]
+
+    @property
+    def estimate(self) -> int:
+        """Events the whole window is thought to hold."""
+        return round(sum(events for _, _, events in self.parts))
+
+    def pieces(self) -> list[Part]:
+        """The windows to fetch instead: each part cut for TARGET_WINDOW_RECORDS events."""
+        pieces: list[Part] = []
+        for low, high, events in self.parts:
+            count = max(1, min(MAX_PIECES, math.ceil(events / TARGET_WINDOW_RECORDS)))
+            step = (high - low) / count
+            for index in range(count):
+                piece_low = low + step * index
+                piece_high = high if index == count - 1 else piece_low + step
+                if piece_low >= piece_high:
+                    continue
+                if pieces and min(pieces[-1][2], events / count) < MIN_PIECE_RECORDS:
+                    previous_low, _, previous_events = pieces.pop()
+                    pieces.append((previous_low, piece_high, previous_events + events / count))
+                else:
+                    pieces.append((piece_low, piece_high, events / count))
+        if len(pieces) < 2:  # noqa: PLR2004 - a split must make progress
+            low, high = self.parts[0][0], self.parts[-1][1]
+            middle = low + (high - low) / 2
+            pieces = [(low, middle, self.estimate / 2), (middle, high, self.estimate / 2)]
+        return pieces
+
+
+def give_up_early(
+    page: list[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    seen: int,
+) -> TooDense | None:
+    """TooDense when the events still ahead of `page` in [start, end) pass SPLIT_ABOVE.
+
+    HubSpot sends a window in time order, oldest or newest first, so the page's own span
+    gives the density where the paging stands, and which side is still ahead. That is
+    only a guess deciding where to cut: every piece is fetched again whole, so a wrong
+    guess costs requests, never records.
+    """
+    if len(page) < MIN_PAGE_FOR_DENSITY:
+        return None
+    low, high = dt.datetime.fromisoformat(min(page)), dt.datetime.fromisoformat(max(page))
+    oldest_first = page[0] <= page[-1]
+    ahead = end - high if oldest_first else low - start
+    if ahead <= dt.timedelta(0):
+        return None
+    span = (high - low).total_seconds()
+    events = 2 * MAX_WINDOW_RECORDS if span <= 0 else len(page) * ahead.total_seconds() / span
+    if events <= SPLIT_ABOVE:
+        return None
+    if oldest_first:
+        return TooDense(((start, high, seen), (high, end, events)))
+    return TooDense(((start, low, events), (low, end, seen)))

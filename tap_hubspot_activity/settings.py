@@ -1,0 +1,160 @@
+"""The tap's settings checked, and turned into the engine's portals and limits (no singer-sdk)."""
+
+from __future__ import annotations
+
+import os
+import re
+import typing as t
+
+from tap_hubspot_activity.engine.client import Limits
+from tap_hubspot_activity.engine.jobs import PortalSettings
+from tap_hubspot_activity.engine.timestamps import parse_datetime_setting
+from tap_hubspot_activity.engine.urls import url_error
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+CREDENTIAL_KEYS = ("access_token", "client_id", "client_secret", "refresh_token")
+OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
+# "v3" or a HubSpot date version: they ship in March and September.
+API_VERSION_PATTERN = re.compile(r"^(v3|20\d\d-(03|09))$")
+_INNER_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
+MEGABYTE = 1024 * 1024
+
+
+def settings_errors(config: Mapping[str, t.Any], *, credentials_required: bool) -> list[str]:
+    """The setting mistakes JSON Schema cannot express, each naming its setting.
+
+    Discovery needs no credentials, so their absence is an error only when
+    `credentials_required`; a malformed value is an error in every mode.
+    """
+    return [
+        *_credential_errors(config, credentials_required=credentials_required),
+        *_date_errors(config),
+        *_endpoint_errors(config),
+    ]
+
+
+def portal_settings(config: Mapping[str, t.Any]) -> list[PortalSettings]:
+    """The configured portals with credentials resolved; the top-level one if none."""
+    entries = config.get("portals") or [{key: config.get(key) for key in CREDENTIAL_KEYS}]
+    portals = []
+    for entry in entries:
+        credentials = {}
+        for key in CREDENTIAL_KEYS:
+            value = entry.get(key)
+            # `<key>_env` names an environment variable, so no secret sits in a config file.
+            if not value and entry.get(f"{key}_env"):
+                value = os.environ.get(str(entry[f"{key}_env"]))
+            # A token pasted with its line break still works; one broken inside does not.
+            if value and str(value).strip():
+                credentials[key] = str(value).strip()
+        portals.append(
+            PortalSettings(
+                label=entry.get("label"),
+                api_url=str(entry.get("api_url") or config["api_url"]).rstrip("/"),
+                credentials=credentials,
+            )
+        )
+    return portals
+
+
+def engine_limits(config: Mapping[str, t.Any], user_agent: str) -> Limits:
+    """The bounds of every request, from the settings."""
+    return Limits(
+        request_timeout=float(config["request_timeout"]),
+        max_retry_seconds=float(config["max_retry_seconds"]),
+        max_response_bytes=int(config["max_response_mb"]) * MEGABYTE,
+        max_concurrency=int(config["max_concurrency"]),
+        daily_quota_reserve=int(config["daily_quota_reserve"]),
+        user_agent=user_agent,
+        oauth_token_path=str(config.get("oauth_token_path") or "/oauth/v1/token"),
+    )
+
+
+def _credential_errors(config: Mapping[str, t.Any], *, credentials_required: bool) -> list[str]:
+    if config.get("portals"):
+        if any(config.get(key) for key in CREDENTIAL_KEYS):
+            return ["Set credentials inside each of portals, not at the top level as well."]
+        errors = []
+        labels = [entry.get("label") for entry in config["portals"]]
+        if len(set(labels)) != len(labels):
+            errors.append("portals: every label must be unique.")
+        for portal in portal_settings(config):
+            where = f"portals[{portal.label}]"
+            errors.extend(
+                _one_portal_errors(
+                    portal.credentials, where, credentials_required=credentials_required
+                )
+            )
+            error = url_error(portal.api_url, f"{where}.api_url")
+            errors.extend([error] if error else [])
+        return errors
+    (portal,) = portal_settings(config)
+    return _one_portal_errors(
+        portal.credentials, "settings", credentials_required=credentials_required
+    )
+
+
+def _one_portal_errors(  # noqa: PLR0911 - one return per mistake
+    credentials: Mapping[str, str], where: str, *, credentials_required: bool
+) -> list[str]:
+    broken = [key for key, value in credentials.items() if _INNER_SPACE.search(value)]
+    if broken:
+        return [f"{where}: {', '.join(broken)} has a space or control character inside."]
+    given_oauth = [key for key in OAUTH_KEYS if credentials.get(key)]
+    if credentials.get("access_token") and given_oauth:
+        return [
+            (
+                f"{where}: set either access_token or the OAuth settings (client_id, "
+                f"client_secret, refresh_token), not both; found access_token and "
+                f"{', '.join(given_oauth)}."
+            )
+        ]
+    if credentials.get("access_token"):
+        return []
+    if not given_oauth:
+        if not credentials_required:
+            return []
+        return [
+            (
+                f"{where}: no credentials: set access_token (a Service Key or private app "
+                "token), or client_id, client_secret and refresh_token (or their _env variables)."
+            )
+        ]
+    missing = [key for key in OAUTH_KEYS if key not in given_oauth]
+    if missing:
+        return [
+            (
+                f"{where}: OAuth needs all three of client_id, client_secret, refresh_token; "
+                f"missing {', '.join(missing)}."
+            )
+        ]
+    return []
+
+
+def _date_errors(config: Mapping[str, t.Any]) -> list[str]:
+    errors: list[str] = []
+    dates = {}
+    for key in ("start_date", "end_date"):
+        if config.get(key):
+            try:
+                dates[key] = parse_datetime_setting(str(config[key]))
+            except ValueError:
+                errors.append(f"{key} is not an ISO 8601 date or date-time: {config[key]!r}.")
+    if len(dates) == 2 and dates["end_date"] <= dates["start_date"]:  # noqa: PLR2004 - the pair
+        errors.append(
+            f"end_date ({config['end_date']}) must be after start_date ({config['start_date']})."
+        )
+    return errors
+
+
+def _endpoint_errors(config: Mapping[str, t.Any]) -> list[str]:
+    errors: list[str] = []
+    api_version = str(config.get("api_version", "v3"))
+    if not API_VERSION_PATTERN.match(api_version):
+        errors.append(
+            f"api_version {api_version!r} is unknown: use v3 or a date version such as 2026-03."
+        )
+    error = url_error(str(config.get("api_url", "")), "api_url")
+    return [*errors, error] if error else errors

@@ -1,0 +1,56 @@
+"""Settings checks that JSON Schema cannot express, in every mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_hubspot_activity.settings import portal_settings, settings_errors
+
+BASE = {"api_url": "https://api.hubapi.com", "api_version": "v3"}
+
+
+def _errors(*, required=True, **config):
+    return settings_errors({**BASE, **config}, credentials_required=required)
+
+
+def test_discovery_needs_no_credentials_but_a_sync_does():
+    assert _errors(required=False) == []
+    assert "no credentials" in _errors(required=True)[0]
+
+
+@pytest.mark.parametrize(
+    ("api_url", "reason"),
+    [
+        ("http://192.0.2.10:8080\\@127.0.0.1:9000", "backslash"),
+        ("http://user:pw@127.0.0.1:9000", "user name or password"),
+        ("http://10.1.2.3:8080", "must use https"),
+        ("https://api.hubapi.com?x=1", "query"),
+        ("ftp://api.hubapi.com", "not an http(s) URL"),
+        ("https://api.hubapi.com /x", "space"),
+    ],
+)
+def test_a_bad_api_url_fails_even_discovery(api_url, reason):
+    errors = _errors(required=False, api_url=api_url)
+    assert len(errors) == 1
+    assert reason in errors[0]
+
+
+def test_a_portal_api_url_is_checked_like_the_top_level_one():
+    portals = [{"label": "a", "access_token": "t", "api_url": "http://1.2.3.4\\@127.0.0.1"}]
+    assert "portals[a].api_url" in _errors(portals=portals)[0]
+
+
+def test_a_token_with_a_trailing_newline_is_trimmed_and_one_broken_inside_is_refused():
+    (portal,) = portal_settings({**BASE, "access_token": "pat-na1-abc\n"})
+    assert portal.credentials["access_token"] == "pat-na1-abc"
+    errors = _errors(access_token="pat-na1\nabc")
+    assert errors == ["settings: access_token has a space or control character inside."]
+    assert "pat-na1" not in errors[0]
+
+
+def test_dates_and_versions_are_checked_in_every_mode():
+    errors = _errors(required=False, start_date="yesterday", api_version="v9")
+    assert any("start_date" in error for error in errors)
+    assert any("api_version" in error for error in errors)
+    both = _errors(start_date="2026-02-01", end_date="2026-01-01", access_token="t")
+    assert "end_date" in both[0]
