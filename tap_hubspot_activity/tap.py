@@ -167,6 +167,7 @@ class TapHubspotActivity(Tap):
         state: t.IO[str] | None = None,
         catalog: t.IO[str] | None = None,
     ) -> None:
+        _stop_on_signals()
         super(Tap, cls).invoke(about=about, about_format=about_format)
         cls.print_version(print_fn=cls.logger.info)
         try:
@@ -177,7 +178,7 @@ class TapHubspotActivity(Tap):
                 parse_env_config=config.parse_env if config else False,
                 validate_config=True,
             )
-            _stop_on_signals()
+            _stop_on_signals()  # again: the SDK's __init__ put its own handlers in place
             tap.sync_and_report()
         except (HubspotError, ConfigValidationError) as exc:
             _exit_plainly(cls, exc)

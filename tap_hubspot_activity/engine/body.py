@@ -36,16 +36,22 @@ class Inflater:
     def feed(self, data: bytes, produced: int) -> bytes:
         """Decoded bytes of `data`; raises once more than `cap` bytes would exist in all."""
         if self._zlib is None:
-            out = data
-        else:
-            try:
-                out = self._zlib.decompress(data, self.cap - produced + 1)
-            except zlib.error:
-                msg = "the compressed response is corrupt"
-                raise RetryableError(msg) from None
-        if produced + len(out) > self.cap:
-            raise TooLargeError(self.cap)
-        return out
+            if produced + len(data) > self.cap:
+                raise TooLargeError(self.cap)
+            return data
+        out = bytearray()
+        pending = data
+        try:
+            while pending:
+                # Never more than one byte past the cap at a time, whatever the ratio.
+                out += self._zlib.decompress(pending, self.cap - produced - len(out) + 1)
+                if produced + len(out) > self.cap:
+                    raise TooLargeError(self.cap)
+                pending = self._zlib.unconsumed_tail
+        except zlib.error:
+            msg = "the compressed response is corrupt"
+            raise RetryableError(msg) from None
+        return bytes(out)
 
 
 class TooLargeError(FatalError):
@@ -72,10 +78,11 @@ def read_body(response: requests.Response, *, cap: int, deadline: float) -> byte
     inflater = Inflater(response.headers.get("Content-Encoding", ""), cap)
     body = bytearray()
     try:
-        for chunk in response.raw.stream(CHUNK, decode_content=False):
+        while chunk := response.raw.read1(CHUNK, decode_content=False):
+            # read1 returns what has arrived: a trickle still meets the deadline.
             body += inflater.feed(chunk, len(body))
             if time.monotonic() > deadline:
-                msg = "the response did not arrive in time (request_timeout)"
+                msg = "the response did not arrive within request_timeout"
                 raise RetryableError(msg)
     finally:
         response.close()

@@ -13,6 +13,7 @@ import urllib3
 
 from tap_hubspot_activity.engine.body import decode_json, read_body
 from tap_hubspot_activity.engine.credentials import OAuthToken, StaticToken, Token
+from tap_hubspot_activity.engine.deadline import by_deadline
 from tap_hubspot_activity.engine.errors import (
     FatalError,
     HubspotError,
@@ -171,14 +172,18 @@ class PortalClient:
         now = time.monotonic()
         until = min(now + self.limits.request_timeout, deadline)
         read_timeout = max(0.5, until - now)
-        try:
+
+        def exchange() -> tuple[requests.Response, bytes]:
             response = self.session.send(
                 request,
                 timeout=(min(CONNECT_TIMEOUT_SECONDS, read_timeout), read_timeout),
                 allow_redirects=False,
                 stream=True,
             )
-            body = read_body(response, cap=self.limits.max_response_bytes, deadline=until)
+            return response, read_body(response, cap=self.limits.max_response_bytes, deadline=until)
+
+        try:
+            response, body = by_deadline(exchange, until, self.api_url)
         except requests.exceptions.SSLError as exc:
             msg = f"TLS with {self.api_url} failed ({_cause(exc)})"
             raise UnreachableError(msg) from None

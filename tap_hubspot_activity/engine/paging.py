@@ -8,6 +8,8 @@ import itertools
 import typing as t
 from dataclasses import dataclass
 
+import msgspec
+
 from tap_hubspot_activity.engine.errors import FatalError, shown
 from tap_hubspot_activity.engine.timestamps import format_timestamp, whole_ms
 from tap_hubspot_activity.engine.windows import (
@@ -29,6 +31,8 @@ Record = dict[str, t.Any]
 # range by EARLY_STOP_MARGIN, closing a page: one record out of order cannot stop it.
 EARLY_STOP_TAIL = 10
 EARLY_STOP_MARGIN = dt.timedelta(minutes=1)
+# Empty pages that still point to a next one: a few are odd, many are a loop.
+MAX_EMPTY_PAGES = 10
 
 
 @dataclass
@@ -52,7 +56,8 @@ def pages(endpoint: Endpoint, extra: Mapping[str, t.Any], *, first: bool) -> Ite
     """
     after: str | None = None
     cursors: set[bytes] = set()
-    previous: list[t.Any] | None = None
+    seen_pages: set[bytes] = set()
+    empty_in_a_row = 0
     while True:
         params = {**endpoint.params, **extra, "limit": endpoint.page_size}
         if after is not None:
@@ -62,19 +67,31 @@ def pages(endpoint: Endpoint, extra: Mapping[str, t.Any], *, first: bool) -> Ite
         if not isinstance(results, list):
             msg = f"HubSpot's answer on {endpoint.path} has no `results` list"
             raise FatalError(msg)
-        if results and results == previous:
-            msg = f"HubSpot sent the same page twice on {endpoint.path}: it ignores the cursor"
-            raise FatalError(msg)
+        if results:
+            page = _digest(msgspec.json.encode(results))
+            if page in seen_pages:
+                msg = f"HubSpot sent the same page twice on {endpoint.path}: it ignores the cursor"
+                raise FatalError(msg)
+            seen_pages.add(page)
+            empty_in_a_row = 0
+        else:
+            empty_in_a_row += 1
+            if empty_in_a_row > MAX_EMPTY_PAGES:
+                msg = f"HubSpot sent {empty_in_a_row} empty pages in a row on {endpoint.path}"
+                raise FatalError(msg)
         yield results
-        previous = results
         after = _next_cursor(body, endpoint.path)
         if after is None:
             return
-        digest = hashlib.blake2b(after.encode(), digest_size=16).digest()
+        digest = _digest(after.encode())
         if digest in cursors:
             msg = f"HubSpot's paging cursor on {endpoint.path} came round again; stopping a loop"
             raise FatalError(msg)
         cursors.add(digest)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _next_cursor(body: Mapping[str, t.Any], path: str) -> str | None:

@@ -126,8 +126,9 @@ class RetryPolicy:
             elapsed = now - since
             if exc.wait_seconds is not None and exc.wait_seconds > left:
                 msg = (
-                    f"{exc}; HubSpot asked to wait {exc.wait_seconds:.0f} s, more than the "
-                    f"{max(0.0, left):.0f} s left of max_retry_seconds; giving up on {what}"
+                    f"{exc}; the {exc.wait_seconds:.0f} s to wait (Retry-After, or the rate "
+                    f"limit's window) are more than the {max(0.0, left):.0f} s left of "
+                    f"max_retry_seconds; giving up on {what}"
                 )
             else:
                 msg = f"{exc}; gave up on {what} after {tries} attempts in {elapsed:.0f} s"
