@@ -1,6 +1,8 @@
 # tap-hubspot-activity: developer entry points.
 #   make install   venv + dev dependencies + the Meltano plugins the tests and demo use
-#   make test      the whole pytest suite (Meltano, dbt and Airflow end-to-end tests included)
+#   make test      ruff, mypy (strict) and the whole pytest suite (Meltano, dbt and Airflow
+#                  end-to-end tests included)
+#   make lint      ruff and mypy only
 #   make demo      emulator (or real portal) -> meltano run -> PostgreSQL -> dbt build,
 #                  then a summary and what the detections found
 #   make warehouse / warehouse-stop   the embedded PostgreSQL of the demo, for psql or a BI tool
@@ -37,9 +39,16 @@ $(PLUGINS_STAMP): meltano.yml pyproject.toml $(VENV_STAMP)
 	$(MELTANO) install $(PLUGINS)
 	touch $@
 
-# CI and developers alike: the Airflow test fails, never skips, without its virtualenv.
-test: install airflow-install
+# CI and developers alike: style first (seconds), then every test; the Airflow test fails,
+# never skips, without its virtualenv.
+test: install airflow-install lint
 	AIRFLOW_TEST_REQUIRED=1 $(BIN)/python -m pytest
+
+.PHONY: lint
+lint: $(VENV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy tap_hubspot_activity
 
 demo: install
 	$(BIN)/python -m scripts.demo

@@ -32,7 +32,8 @@ def connection_report(
                     client.get(spec.path, {"limit": 1}, spec.rules)
                     verdicts.append(f"{spec.name} ok")
                 except StreamUnavailableError:
-                    verdicts.append(f"{spec.name} not in this portal's plan (will be skipped)")
+                    needs = spec.needs or "a plan this portal lacks"
+                    verdicts.append(f"{spec.name} needs {needs} (will be skipped)")
         except HubspotError as exc:
             failed.append(f"{portal.name} ({portal.api_url}): {exc}")
             continue

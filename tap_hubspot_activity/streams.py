@@ -48,12 +48,13 @@ class ActivityStream(Stream):
     endpoint: t.ClassVar[str]
     # HubSpot's own name for the event time; copied into `occurredAt`.
     timestamp_field: t.ClassVar[str] = "occurredAt"
-    primary_keys: t.ClassVar[list[str]] = ["portalId", "id"]  # type: ignore[misc]
+    primary_keys: t.ClassVar[list[str]] = ["portalId", "id"]
     replication_key = "occurredAt"
     # The engine already fits every field to the schema.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     rules: t.ClassVar[EndpointRules] = EndpointRules()
     unavailable_hint: t.ClassVar[str] = ""
+    needs: t.ClassVar[str] = ""
     identity_fields: t.ClassVar[tuple[str, ...] | None] = None
     # Login and security history filter on one user at a time: a partition per user.
     partition_by_user: t.ClassVar[bool] = False
@@ -69,7 +70,7 @@ class ActivityStream(Stream):
 
     @override
     @property
-    def partitions(self) -> list[dict] | None:
+    def partitions(self) -> list[dict[str, t.Any]] | None:
         portals = [{"portal": entry["label"]} for entry in self.config.get("portals") or []]
         user_ids = self.config.get("user_ids") if self.partition_by_user else None
         users = [{"userId": int(user_id)} for user_id in user_ids] if user_ids else [{}]
@@ -105,6 +106,7 @@ class ActivityStream(Stream):
             params=self.params,
             identity_fields=self.identity_fields,
             unavailable_hint=self.unavailable_hint,
+            needs=self.needs,
         )
 
     def job(self, partition: Mapping[str, t.Any] | None, now: dt.datetime) -> Job:
@@ -177,6 +179,7 @@ class CmsContentAuditStream(ActivityStream):
         "The CMS content audit log needs CMS Hub Enterprise and the `content` scope; "
         "the other streams still sync."
     )
+    needs = "CMS Hub Enterprise and the content scope"
     identity_fields = ("timestamp", "userId", "event", "objectType", "objectId", "meta")
     # Optional: off unless the `cms_content_audit` setting or a catalog selects it.
     selected_by_default = False
@@ -208,6 +211,7 @@ class AuditLogsStream(WindowedStream):
     unavailable_hint = (
         "The centralized audit log needs HubSpot Enterprise; the other streams still sync."
     )
+    needs = "Enterprise"
 
     @override
     def params(self, partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
@@ -215,7 +219,7 @@ class AuditLogsStream(WindowedStream):
             return {"actingUserId": [int(user_id) for user_id in self.config["user_ids"]]}
         return {}
 
-    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:  # type: ignore[override]
+    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
         """occurredAfter/occurredBefore, ISO with milliseconds."""
         return {"occurredAfter": iso_ms(start - ONE_MS), "occurredBefore": iso_ms(end)}
 
@@ -232,6 +236,6 @@ class SecurityActivityStream(WindowedStream):
     schema = StreamSchema(SCHEMAS)
     partition_by_user = True
 
-    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:  # type: ignore[override]
+    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
         """fromTimestamp/toTimestamp, epoch milliseconds."""
         return {"fromTimestamp": epoch_ms(start) - 1, "toTimestamp": epoch_ms(end)}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import pytest
 
 from tap_hubspot_activity.engine.errors import FatalError
@@ -71,3 +74,24 @@ def test_bad_refresh_token_is_a_clear_error(oauth_emulator):
     assert "refresh_token" in str(run.error)
     assert "BAD_REFRESH_TOKEN" in str(run.error)
     assert "revoked" not in str(run.error)
+
+
+def test_short_tokens_under_a_rate_limit_with_eight_requests_in_flight(oauth_emulator):
+    # Tokens of 3 s while requests queue for slots and for the governor: the token is
+    # attached only once a request may go, so none expires while it waits.
+    oauth_emulator.configure(
+        token_lifetime_s=3, latency_ms=150, ten_second_max=10, rate_limit_interval_ms=1000
+    )
+    oauth_emulator.reset_stats()
+    recent = "2026-10-25T00:00:00Z"
+    run = run_tap(_oauth_config(oauth_emulator, page_size=20, max_concurrency=8, start_date=recent))
+    for stream in STREAMS:
+        expected = truth_ids(oauth_emulator, stream, since=dt.datetime(2026, 10, 25, tzinfo=dt.UTC))
+        assert sorted(run.ids(stream)) == sorted(expected), stream
+    stats = oauth_emulator.stats()
+    assert stats["requests"].get("/oauth/v1/token 200", 0) >= 2
+    assert stats["peak_concurrency"] >= 2
+    # The rate limit really held requests back while tokens expired.
+    paused = re.search(r"([0-9.]+) s paused by the rolling limit", run.log)
+    assert paused is not None
+    assert float(paused.group(1)) > 1.0

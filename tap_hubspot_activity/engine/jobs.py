@@ -36,6 +36,8 @@ class StreamSpec:
     # Fields hashed into an `id` when HubSpot sends none.
     identity_fields: tuple[str, ...] | None = None
     unavailable_hint: str = ""
+    # What a portal needs for this endpoint, said by --test when it lacks it.
+    needs: str = ""
 
     @property
     def windowed(self) -> bool:
