@@ -16,6 +16,7 @@ from tap_hubspot_activity.engine.errors import (
     TerminatedError,
 )
 from tap_hubspot_activity.engine.paging import Endpoint, fetch_window, read_chain
+from tap_hubspot_activity.engine.progress import Progress
 from tap_hubspot_activity.engine.records import RecordShaper
 from tap_hubspot_activity.engine.schedule import WindowSchedule
 from tap_hubspot_activity.engine.spool import Spool
@@ -226,6 +227,8 @@ class Extraction:
             identity_fields=spec.identity_fields,
             logger=self.logger,
         )
+        where = spec.name if not self.multi else f"{spec.name} ({self.portals[job.portal].name})"
+        progress = Progress(where, job.start, job.end, self.logger)
         endpoint = Endpoint(
             client=client,
             path=spec.path,
@@ -234,8 +237,8 @@ class Extraction:
             shaper=shaper,
             portal_id=client.portal_id(),
             page_size=self.page_size,
+            progress=progress,
         )
-        where = spec.name if not self.multi else f"{spec.name} ({self.portals[job.portal].name})"
         if job.start >= job.end:
             self.logger.info("%s: nothing to read, %s is not before %s", where, job.start, job.end)
             return
@@ -251,9 +254,11 @@ class Extraction:
                 batch.append(record)
                 if len(batch) >= CHAIN_BATCH:
                     spool.append(batch)
+                    progress.emitted(len(batch))
                     batch = []
             spool.append(batch)
-            self.logger.info("%s: %d events read", where, spool.count)
+            progress.emitted(len(batch))
+            progress.finish()
             return
         window_params = spec.window_params
         schedule = WindowSchedule(
@@ -267,13 +272,9 @@ class Extraction:
         )
         for high, records in schedule.closed_windows():
             spool.append(records)
-            self.logger.info(
-                "%s: %d events up to %s (%d this run)",
-                where,
-                len(records),
-                format_timestamp(high),
-                spool.count,
-            )
+            progress.emitted(len(records), closed_until=high)
+            self.logger.debug("%s: %d events up to %s", where, len(records), format_timestamp(high))
+        progress.finish()
 
     def _fail(self, portal: str | None, error: HubspotError) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ if t.TYPE_CHECKING:
 
     from tap_hubspot_activity.engine.client import PortalClient
     from tap_hubspot_activity.engine.failures import EndpointRules
+    from tap_hubspot_activity.engine.progress import Progress
     from tap_hubspot_activity.engine.records import RecordShaper
 
 Record = dict[str, t.Any]
@@ -46,6 +47,7 @@ class Endpoint:
     shaper: RecordShaper
     portal_id: int
     page_size: int
+    progress: Progress
 
 
 def pages(endpoint: Endpoint, extra: Mapping[str, t.Any], *, first: bool) -> Iterator[list[t.Any]]:
@@ -63,6 +65,7 @@ def pages(endpoint: Endpoint, extra: Mapping[str, t.Any], *, first: bool) -> Ite
         if after is not None:
             params["after"] = after
         body = endpoint.client.get(endpoint.path, params, endpoint.rules, first=first)
+        endpoint.progress.page()
         results = body.get("results")
         if not isinstance(results, list):
             msg = f"HubSpot's answer on {endpoint.path} has no `results` list"

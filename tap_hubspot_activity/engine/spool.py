@@ -22,6 +22,8 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
 MAX_AHEAD = 64 * 1024 * 1024
+# The emitter reads this much at a time: memory stays flat however far ahead the reader is.
+READ_CHUNK = 1024 * 1024
 POLL_SECONDS = 0.5
 
 
@@ -95,7 +97,13 @@ class Spool:
                 assert self._file is not None  # noqa: S101 - written > 0 means it exists
                 self._file.flush()
                 self._file.seek(position)
-                chunk = self._file.read(self.written - position)
+                chunk = self._file.read(min(READ_CHUNK, self.written - position))
+                # Whole lines only; batches are written whole, so a line always ends.
+                end = chunk.rfind(b"\n") + 1
+                if not end:  # one record longer than READ_CHUNK
+                    chunk += self._file.readline()
+                    end = len(chunk)
+                chunk = chunk[:end]
                 position += len(chunk)
                 self.replayed = position
                 self._changed.notify_all()

@@ -70,3 +70,14 @@ def test_a_stopped_run_ends_a_waiting_replay():
     threading.Timer(0.2, stop.set).start()
     with pytest.raises(TerminatedError):
         list(spool.replay())
+
+
+def test_the_emitter_reads_in_bounded_chunks_whole_lines_only():
+    spool = Spool(whole=True, stop=threading.Event())
+    big = {"id": "big", "blob": "x" * 3_000_000}  # one line longer than a read
+    spool.append([*BATCH, big, *BATCH])
+    spool.finish(None)
+    records = list(spool.replay())
+    assert [record["id"] for record in records] == [r["id"] for r in BATCH] + ["big"] + [
+        r["id"] for r in BATCH
+    ]
