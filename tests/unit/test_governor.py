@@ -39,7 +39,7 @@ def test_budget_is_learned_from_headers_and_kept_under(clock):
     assert clock.slept == []
     governor.wait_turn()  # the 19th within the window must wait for the first to expire
     assert clock.slept
-    assert clock.slept[0] == pytest.approx(2.0 + 0.05)
+    assert clock.slept[0] == pytest.approx(2.0 + 0.15)
 
 
 def test_pause_holds_every_request(clock):
@@ -78,3 +78,19 @@ def test_midnight_reset_is_believed(clock):
     governor.wait_turn()
     governor.observe(_response(**{"Daily-Remaining": 999_000}))
     assert governor.daily_remaining == 999_000
+
+
+def test_an_interval_of_three_years_is_believed_only_up_to_a_minute(clock):
+    governor = RateLimitGovernor(clock=clock, sleep=clock.sleep)
+    governor.wait_turn()
+    governor.observe(_response(**{"Max": 3, "Interval-Milliseconds": 100_000_000_000}))
+    governor.wait_turn()  # the budget of 3 leaves 1 a window: this one waits
+    assert clock.slept
+    assert max(clock.slept) <= 61.5  # the 60 s believed, and its 2 % of slack
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e400", "-5", "x"])
+def test_nonsense_rate_limit_headers_are_ignored(clock, value):
+    governor = RateLimitGovernor(clock=clock, sleep=clock.sleep)
+    governor.observe(_response(**{"Max": value, "Interval-Milliseconds": value}))
+    assert governor.budget == 95  # the default budget stands
