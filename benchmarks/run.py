@@ -1,6 +1,6 @@
 """Benchmark harness: the tap CLI against the HubSpot emulator, each in its own process.
 
-    python -m benchmarks.run            # the full harness (about 5 minutes on 2 cores)
+    python -m benchmarks.run            # the full harness (about 12 minutes on 2 cores)
     python -m benchmarks.run --quick    # smaller data sets, one repeat (about 1.5 minutes)
     python -m benchmarks.run --only zero,latency --repeat 5 --keep
 
