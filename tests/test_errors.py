@@ -165,7 +165,8 @@ def test_cli_failing_first_stream_stops_the_streams_read_ahead(tmp_path):
         requests_seen = emu.stats()["requests"]
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert "502 BAD_GATEWAY" in done.stderr
+    assert "502 BAD_GATEWAY" in done.stderr.strip().splitlines()[-1]
+    assert "An unhandled error occurred" not in done.stderr
     assert any("/activity/login 200" in key for key in requests_seen), "read ahead"
     messages = [json.loads(line) for line in done.stdout.splitlines() if line]
     assert not [m for m in messages if m["type"] == "RECORD"]
@@ -184,3 +185,4 @@ def test_cli_rejects_bad_config_without_traceback(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "page_size" in done.stderr
+

@@ -108,7 +108,13 @@ class Extraction:
         for following in self._queues[stream][position : position + self.parallel]:
             self._launch(following)
         assert job.spool is not None  # noqa: S101 - _launch made it
-        yield from job.spool.replay()
+        try:
+            yield from job.spool.replay()
+        except TerminatedError:
+            if not self._failed(job.portal):
+                raise  # a signal, not a failure
+            # Stopped by its portal's failure, which `finish` reports: what was emitted
+            # stands (whole windows; a chain emits nothing until complete).
         if self.unexpected is not None:
             raise self.unexpected
 
