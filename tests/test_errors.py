@@ -185,4 +185,3 @@ def test_cli_rejects_bad_config_without_traceback(tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert "page_size" in done.stderr
-
