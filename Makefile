@@ -87,6 +87,12 @@ test-airflow: install airflow-install
 
 # The benchmark harness (benchmarks/README.md): one table, about 5 minutes on 2 cores.
 #   make bench BENCH_ARGS=--quick   smaller data sets, one repeat
-.PHONY: bench
+.PHONY: bench bench-fleet
 bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# The fleet DAG under a real Airflow scheduler: 12 portals of the demo's volume with
+# pool sizes 1 and 4 (benchmarks/fleet.py; about 15 minutes on 2 cores).
+#   make bench-fleet BENCH_FLEET_ARGS="--latency-ms 0 --portals 8"
+bench-fleet: install airflow-install
+	$(BIN)/python -m benchmarks.fleet $(BENCH_FLEET_ARGS)
