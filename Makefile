@@ -92,7 +92,7 @@ bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # The fleet DAG under a real Airflow scheduler: 12 portals of the demo's volume with
-# pool sizes 1 and 4 (benchmarks/fleet.py; about 15 minutes on 2 cores).
+# pool sizes 1 and 4 (benchmarks/fleet.py; not yet timed at full size).
 #   make bench-fleet BENCH_FLEET_ARGS="--latency-ms 0 --portals 8"
 bench-fleet: install airflow-install
 	$(BIN)/python -m benchmarks.fleet $(BENCH_FLEET_ARGS)
