@@ -207,7 +207,7 @@ def main(argv: list[str]) -> int:  # noqa: C901, PLR0912, PLR0915
             shutil.rmtree(work, ignore_errors=True)
 
     airflow_version = (REPO / ".venv-airflow").glob("lib/python*/site-packages/apache_airflow-*")
-    version = next((p.name.split("-")[1] for p in airflow_version), "?")
+    version = next((p.name.split("-")[1].removesuffix(".dist") for p in airflow_version), "?")
     print(f"\nFleet benchmark ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)")
     print(
         f"{args.portals} portals x the demo's volume ({events} events), "
