@@ -68,7 +68,9 @@ clean-demo: $(VENV_STAMP)
 # with Meltano's, and the DAGs only run meltano as a command. The official constraints
 # file is on GitHub, so orchestrate/airflow/constraints.txt pins every package instead.
 #   make airflow-install   .venv-airflow (idempotent; redone when the pins change)
-#   make test-airflow      load the DAGs with Airflow, run DAG tasks against the emulator
+#   make test-airflow      load the DAGs with Airflow, run DAG tasks against the emulator,
+#                          and the fleet DAG under a real scheduler (tests/test_fleet.py)
+# psycopg (3) is installed beside Airflow: a metadata database on PostgreSQL needs it.
 AIRFLOW_VERSION := 3.3.2
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_CONSTRAINTS := orchestrate/airflow/constraints.txt
@@ -85,15 +87,21 @@ $(AIRFLOW_VENV)/bin/python:
 $(AIRFLOW_STAMP): $(AIRFLOW_CONSTRAINTS) | $(AIRFLOW_VENV)/bin/python
 	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(AIRFLOW_VENV)/bin/python -m pip install --quiet "apache-airflow==$(AIRFLOW_VERSION)" \
-		--constraint $(AIRFLOW_CONSTRAINTS)
+		"psycopg[binary]" --constraint $(AIRFLOW_CONSTRAINTS)
 	touch $@
 
 # AIRFLOW_TEST_REQUIRED: fail, never skip, when .venv-airflow is missing.
 test-airflow: install airflow-install
-	AIRFLOW_TEST_REQUIRED=1 $(BIN)/python -m pytest tests/test_airflow.py
+	AIRFLOW_TEST_REQUIRED=1 $(BIN)/python -m pytest tests/test_airflow.py tests/test_fleet.py
 
 # The benchmark harness (benchmarks/README.md): one table, about 5 minutes on 2 cores.
 #   make bench BENCH_ARGS=--quick   smaller data sets, one repeat
-.PHONY: bench
+.PHONY: bench bench-fleet
 bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# The fleet DAG under a real Airflow scheduler: 12 portals of the demo's volume with
+# pool sizes 1 and 4 (benchmarks/fleet.py; not yet timed at full size).
+#   make bench-fleet BENCH_FLEET_ARGS="--latency-ms 0 --portals 8"
+bench-fleet: install airflow-install
+	$(BIN)/python -m benchmarks.fleet $(BENCH_FLEET_ARGS)

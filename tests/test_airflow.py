@@ -109,7 +109,10 @@ DAGBAG_SCRIPT = textwrap.dedent(
         bag = DagBag(dag_folder=sys.argv[1])
         results.append({
             "import_errors": {str(k): str(v) for k, v in bag.import_errors.items()},
-            "dags": {dag_id: describe(dag) for dag_id, dag in bag.dags.items()},
+            # The fleet DAG (fleet.py, tests/test_fleet.py) is in the same folder.
+            "dags": {dag_id: describe(dag) for dag_id, dag in bag.dags.items()
+                     if "fleet" not in dag.tags},
+            "fleet": sorted(dag_id for dag_id, dag in bag.dags.items() if "fleet" in dag.tags),
         })
     print("DAGBAG-JSON " + json.dumps(results))
     """
@@ -339,6 +342,7 @@ def test_airflow_builds_one_dag_per_meltano_schedule(airflow_env, home):
 
     assert first["import_errors"] == {}
     assert set(first["dags"]) == {HOURLY, EVIDENCE}
+    assert first["fleet"] == ["hubspot_activity_fleet"]
     assert cached == first
     listings = [call for call in meltano_calls(airflow_env) if "schedule list" in call]
     assert len(listings) == 1, listings

@@ -63,11 +63,15 @@ TASK_TIMEOUT = timedelta(minutes=int(os.environ.get("MELTANO_DAG_TASK_TIMEOUT_MI
 ENV_FILE = os.environ.get("MELTANO_DAG_ENV_FILE") or None
 # Meltano's system directory: MELTANO_SYS_DIR_ROOT, else <project>/.meltano.
 SYS_DIR = Path(os.environ.get("MELTANO_SYS_DIR_ROOT") or PROJECT_ROOT / ".meltano")
-# Two `meltano run`s of one tap in one project share <sys dir>/run/<plugin>/ (catalog
-# and state.json), and dbt shares transform/target: on the 1st at 00:00 the hourly and
-# the monthly DAG start together and could hand each other's bookmark to the tap.
-# Every task therefore runs Meltano under flock(1) on this file: across DAGs, one at a
-# time per project and host (workers on other hosts have their own .meltano anyway).
+# The lock stays here because these DAGs are two DAGs of ONE portal (the worker's
+# TAP_HUBSPOT_ACTIVITY_* credentials): on the 1st at 00:00 the hourly and the monthly
+# DAG start together. Two `meltano run`s of one tap in one project share
+# <sys dir>/run/<plugin>/ (catalog and state.json) and dbt shares transform/target, so
+# they could hand each other's bookmark to the tap; and both would spend the same
+# portal's rate limit (19 requests/s per portal and app) at once. Every task therefore
+# runs Meltano under flock(1) on this file: across these DAGs, one at a time per project
+# and host. The fleet DAG (fleet.py) needs no lock: each of its tasks reads another
+# portal, in a private Meltano system directory, and an Airflow pool bounds them.
 LOCK_FILE = os.environ.get("MELTANO_DAG_LOCK_FILE") or str(SYS_DIR / "airflow.lock")
 TIMEZONE = "UTC"
 # Only a lower bound for the scheduler: with catchup=False it never creates the runs
