@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import typing as t
@@ -28,6 +29,7 @@ from tap_hubspot_activity.engine.slots import Slots
 from tap_hubspot_activity.engine.urls import origin
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
     from logging import Logger
 
     from tap_hubspot_activity.engine.errors import Redactor
@@ -110,6 +112,16 @@ class PortalClient:
         return self.retry.run(
             lambda deadline: self._attempt(path, params, rules, deadline, first=first), path
         )
+
+    @contextlib.contextmanager
+    def chain(self) -> Iterator[None]:
+        """A cursor chain runs: a slot and part of the rate limit are kept for it."""
+        self.governor.chains(+1)
+        try:
+            with self.slots.chain():
+                yield
+        finally:
+            self.governor.chains(-1)
 
     def portal_id(self) -> int:
         """The portal's id, from GET /account-info/v3/details once per run."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import typing as t
@@ -14,6 +15,56 @@ if t.TYPE_CHECKING:
 T = t.TypeVar("T")
 
 
+class _Outcome:
+    """The result or the error of one call, and when it is there."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: t.Any = None
+        self.error: BaseException | None = None
+
+    def run(self, call: Callable[[], t.Any]) -> None:
+        try:
+            self.value = call()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+class _Workers:
+    """Daemon threads kept for calls: one is started only when none is idle.
+
+    Long-lived threads, not one per request: a thread per call costs time and, through
+    the allocator's per-thread arenas, memory that grows with the run.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], t.Any], _Outcome]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, call: Callable[[], t.Any]) -> _Outcome:
+        outcome = _Outcome()
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            else:
+                threading.Thread(target=self._work, name="request", daemon=True).start()
+        self._tasks.put((call, outcome))
+        return outcome
+
+    def _work(self) -> None:
+        while True:
+            call, outcome = self._tasks.get()
+            outcome.run(call)
+            with self._lock:
+                self._idle += 1
+
+
+_WORKERS = _Workers()
+
+
 def by_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
     """`call()`'s result, or RetryableError once `deadline` (monotonic) has passed.
 
@@ -22,21 +73,10 @@ def by_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
     deadline it is abandoned (its reads are still bounded by the response cap) and can
     never hold up the run or its exit.
     """
-    outcome: dict[str, t.Any] = {}
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - raised again in the caller
-            outcome["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="request", daemon=True).start()
-    if not done.wait(max(0.0, deadline - time.monotonic())):
+    outcome = _WORKERS.submit(call)
+    if not outcome.done.wait(max(0.0, deadline - time.monotonic())):
         msg = f"no complete answer from {what} within request_timeout"
         raise RetryableError(msg)
-    if "error" in outcome:
-        raise outcome["error"]
-    return t.cast("T", outcome["value"])
+    if outcome.error is not None:
+        raise outcome.error
+    return t.cast("T", outcome.value)

@@ -154,6 +154,11 @@ def read_chain(endpoint: Endpoint, start: dt.datetime, end: dt.datetime) -> Iter
     """
     low, high = format_timestamp(start), format_timestamp(end)
     stop_below = format_timestamp(start - EARLY_STOP_MARGIN)
+    with endpoint.client.chain():
+        yield from _read_pages(endpoint, low, high, stop_below)
+
+
+def _read_pages(endpoint: Endpoint, low: str, high: str, stop_below: str) -> Iterator[Record]:
     newest_seen: str | None = None
     for results in pages(endpoint, {}, first=True):
         stamps: list[str] = []

@@ -30,7 +30,20 @@ class Slots:
         self.in_flight = 0
         self.peak = 0
         self._firsts_waiting = 0
+        self._chains = 0
         self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def chain(self) -> Iterator[None]:
+        """While a cursor chain runs, one slot is kept free for it."""
+        with self._changed:
+            self._chains += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._chains -= 1
+                self._changed.notify_all()
 
     @contextlib.contextmanager
     def hold(self, *, first: bool = False) -> Iterator[None]:
@@ -38,7 +51,8 @@ class Slots:
         with self._changed:
             self._firsts_waiting += first
             try:
-                while self.in_flight >= self.size or (not first and self._firsts_waiting):
+                kept = 0 if first else min(self.size - 1, self._chains)
+                while self.in_flight >= self.size - kept or (not first and self._firsts_waiting):
                     if self.stop.is_set():
                         msg = "stopped"
                         raise TerminatedError(msg)

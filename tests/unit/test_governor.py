@@ -94,3 +94,19 @@ def test_nonsense_rate_limit_headers_are_ignored(clock, value):
     governor = RateLimitGovernor(clock=clock, sleep=clock.sleep)
     governor.observe(_response(**{"Max": value, "Interval-Milliseconds": value}))
     assert governor.budget == 95  # the default budget stands
+
+
+def test_while_a_chain_runs_other_requests_leave_it_part_of_the_budget(clock):
+    governor = RateLimitGovernor(clock=clock, sleep=clock.sleep)
+    governor.wait_turn()
+    governor.observe(_response(**{"Max": 40, "Interval-Milliseconds": 10_000}))
+    assert governor.budget == 38
+    governor.chains(+1)
+    for _ in range(28):  # 38 less the chain's quarter (9), the first call included
+        governor.wait_turn()
+    assert clock.slept == []
+    governor.wait_turn(first=True)  # the chain still goes at once
+    assert clock.slept == []
+    governor.wait_turn()  # a window request now waits for the window to roll
+    assert clock.slept
+    governor.chains(-1)
