@@ -218,7 +218,7 @@ select
     cast('{{ ocsf_version() }}' as {{ dbt.type_string() }}) as metadata_version,
     cast('HubSpot' as {{ dbt.type_string() }}) as metadata_product_name,
     cast(original_time as {{ dbt.type_string() }}) as metadata_original_time,
-    time_ms as {{ ocsf_col('time') }},
+    time_ms as time,
     occurred_at as time_dt,
     {{ ocsf_utc_day('occurred_at') }} as event_day,
     {{ category_uid }} as category_uid,

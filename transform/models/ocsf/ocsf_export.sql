@@ -9,6 +9,6 @@ select
     class_uid as export_class_uid,
     loaded_at as export_loaded_at,
     {%- for name in members %}
-    {{ ocsf_member('event', name) }} as {{ ocsf_col(name) if name in ('user', 'group', 'time') else name }}{{ "," if not loop.last }}
+    {{ ocsf_member('event', name) }} as {{ ocsf_col(name) if name in ('user', 'group') else name }}{{ "," if not loop.last }}
     {%- endfor %}
 from {{ ref('ocsf_events') }}
