@@ -76,8 +76,11 @@
   cast({{ dbt.date_trunc('month', '(' ~ expression ~ " at time zone 'UTC')") }} as date)
 {%- endmacro %}
 
+{#- Snowflake: the UTC date, truncated to its month. date_trunc('month', ...) of the
+    converted timestamp itself is as right on Snowflake, but fakesnow (DuckDB) has no
+    date_trunc or year() for its nanosecond TIMESTAMP_TZ; both take a DATE. -#}
 {% macro snowflake__hs_utc_month(expression) -%}
-  cast({{ dbt.date_trunc('month', "convert_timezone('UTC', " ~ expression ~ ")") }} as date)
+  date_trunc('month', cast(convert_timezone('UTC', {{ expression }}) as date))
 {%- endmacro %}
 
 
