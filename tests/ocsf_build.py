@@ -22,7 +22,6 @@ import pytest
 from psycopg import sql
 
 from scripts import warehouse
-from tests.conftest import ensure_plugins, meltano, meltano_env
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 SOURCE_SCHEMA = "hubspot_activity_ocsf_test"
@@ -106,6 +105,9 @@ def emulator_config() -> EmulatorConfig:
 
 @pytest.fixture(scope="session")
 def ocsf_build(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[OcsfBuild]:
+    # Imported here: conftest.py imports this module to register the fixture.
+    from tests.conftest import ensure_plugins, meltano, meltano_env  # noqa: PLC0415
+
     root = Path(tempfile.mkdtemp(prefix="hubspot-activity-ocsf-pg-"))
     home = tmp_path_factory.mktemp("meltano-ocsf")
     try:
