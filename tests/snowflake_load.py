@@ -1,4 +1,4 @@
-"""fakesnow on loopback, and the raw HubSpot tables loaded into it the way target-snowflake has them.
+"""fakesnow on loopback, and the raw HubSpot tables in it as target-snowflake has them.
 
 fakesnow (a Snowflake emulator on DuckDB) runs in server mode as its own process, so
 dbt-snowflake, in Meltano's utility virtualenv, talks to it over Snowflake's HTTP API
@@ -60,7 +60,7 @@ class FakeSnowServer:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> FakeSnowServer:
+    def __enter__(self) -> t.Self:
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [str(FAKESNOW), "-s", "--host", LOOPBACK, "-p", str(self.port)],
@@ -135,9 +135,7 @@ def snowflake_value(value: t.Any, kind: str, *, nested: bool = False) -> t.Any:
     return value
 
 
-def copy_table(
-    pg_uri: str, pg_schema: str, table: str, snow: t.Any, sf_schema: str
-) -> int:
+def copy_table(pg_uri: str, pg_schema: str, table: str, snow: t.Any, sf_schema: str) -> int:
     """Create `table` in Snowflake's shape and copy PostgreSQL's rows into it."""
     with psycopg.connect(pg_uri) as pg:
         columns = pg_columns(pg, pg_schema, table)
@@ -152,14 +150,17 @@ def copy_table(
     # One statement per batch: the rows as one JSON array, flattened into typed columns
     # (a literal per value makes fakesnow's SQL translation the slow part).
     select = ", ".join(
-        f'value:"{name}"' if kind in {"jsonb", "json"}
+        f'value:"{name}"'
+        if kind in {"jsonb", "json"}
         else f'value:"{name}"::{SNOWFLAKE_TYPES[kind]}'
         for name, kind in columns
     )
     for start in range(0, len(rows), BATCH_ROWS):
         batch = [
-            {name: snowflake_value(value, kind, nested=True)
-             for value, (name, kind) in zip(row, columns, strict=True)}
+            {
+                name: snowflake_value(value, kind, nested=True)
+                for value, (name, kind) in zip(row, columns, strict=True)
+            }
             for row in rows[start : start + BATCH_ROWS]
         ]
         cursor.execute(

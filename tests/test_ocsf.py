@@ -16,7 +16,6 @@ import json
 import typing as t
 from collections import Counter
 from functools import cache
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -26,6 +25,9 @@ from psycopg import sql
 
 from tests.conftest import ROOT, ensure_plugins, meltano
 from tests.ocsf_build import ANALYTICS, OCSF_CLASSES, SOURCE_SCHEMA, TABLES, TOKEN, OcsfBuild
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.pipeline
 
@@ -72,7 +74,9 @@ def security_map() -> dict[str, dict[str, str]]:
 
 
 def web_actions() -> dict[tuple[str, str], int]:
-    return {(r["source"], r["action"]): int(r["activity_id"]) for r in seed("ocsf_web_resource_actions")}
+    return {
+        (r["source"], r["action"]): int(r["activity_id"]) for r in seed("ocsf_web_resource_actions")
+    }
 
 
 def epoch_ms(value: str) -> int:
@@ -348,9 +352,14 @@ def test_unknown_security_types_and_audit_actions_are_kept_and_listed(ocsf_build
 
     rows = ocsf_build.model("ocsf_events", UNKNOWN_ANALYTICS)
     assert len(rows) == len(ocsf_build.model("ocsf_events")) + 2
-    [security] = [r for r in rows if r["hubspot_source"] == "security" and r["metadata_uid"] == security_id]
+    [security] = [
+        r for r in rows if r["hubspot_source"] == "security" and r["metadata_uid"] == security_id
+    ]
     [audit] = [r for r in rows if r["hubspot_source"] == "audit" and r["metadata_uid"] == audit_id]
-    for row, class_uid, value in ((security, 3004, NEW_SECURITY_TYPE), (audit, 6001, NEW_AUDIT_ACTION)):
+    for row, class_uid, value in (
+        (security, 3004, NEW_SECURITY_TYPE),
+        (audit, 6001, NEW_AUDIT_ACTION),
+    ):
         event = row["event"]
         assert row["is_unmapped"] is True
         assert (event["class_uid"], event["activity_id"], event["type_uid"]) == (
@@ -397,7 +406,9 @@ def test_the_export_writes_one_valid_ocsf_event_per_line_per_class(ocsf_build, e
     first = tmp_path / "first"
     export(ocsf_build, first)
     files = read_lines(first)
-    names = {uid: f"ocsf_{uid}_{model.removeprefix('ocsf_')}" for uid, model in OCSF_CLASSES.items()}
+    names = {
+        uid: f"ocsf_{uid}_{model.removeprefix('ocsf_')}" for uid, model in OCSF_CLASSES.items()
+    }
     assert set(files) == set(names.values())
     stored = {
         (row["event"]["metadata"]["log_name"], row["metadata_uid"], row["class_uid"]): row["event"]

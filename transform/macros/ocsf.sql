@@ -73,8 +73,12 @@
   cast(floor(extract(epoch from {{ expression }}) * 1000) as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
+{#- Snowflake: whole milliseconds of the epoch microseconds. date_part(epoch_millisecond)
+    is the same on Snowflake (it truncates), but fakesnow rounds it to the nearest
+    millisecond (a load time of ...384682 us gives ...385), so the microseconds are
+    floored here, as on PostgreSQL. -#}
 {% macro snowflake__ocsf_epoch_ms(expression) -%}
-  cast(date_part(epoch_millisecond, {{ expression }}) as {{ dbt.type_bigint() }})
+  cast(floor(date_part(epoch_microsecond, {{ expression }}) / 1000) as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
 
@@ -88,9 +92,9 @@
   to_char({{ expression }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 {%- endmacro %}
 
-{#- Snowflake's documented format elements (FF3: milliseconds). fakesnow ignores the
-    format argument and writes 'YYYY-MM-DD HH24:MI:SS.FFF', so there the text differs;
-    Snowflake's documentation is followed here. -#}
+{#- Snowflake's documented format elements (FF3: milliseconds; double-quoted text is
+    printed as is, without the quotes). fakesnow prints the quotes too ('...313"Z"'), so
+    there the text differs; Snowflake's documentation is followed here. -#}
 {% macro snowflake__ocsf_iso_utc(expression) -%}
   to_varchar(convert_timezone('UTC', {{ expression }}), 'YYYY-MM-DD"T"HH24:MI:SS.FF3"Z"')
 {%- endmacro %}
@@ -265,8 +269,7 @@ select
             ['original_time', 'original_time'],
             ['logged_time', ocsf_epoch_ms('loaded_at')],
             ['log_name', 'hubspot_source'],
-            ['profiles', ocsf_array(["'" ~ (profiles | join("', '")) ~ "'"]) if profiles else 'null'],
-        ])],
+        ] + ([['profiles', ocsf_array(["'" ~ (profiles | join("', '")) ~ "'"])]] if profiles else []))],
     ] + extra + [
         ['unmapped', 'unmapped'],
     ]) }} as event
