@@ -14,9 +14,12 @@ BIN := $(VENV)/bin
 MELTANO := $(BIN)/meltano
 
 # The plugins the tests, the demo and the scheduled jobs run (dbt-postgres: the dbt
-# project in transform/; target-jsonl: the monthly evidence export); target-snowflake is
-# installed on demand: $(MELTANO) install loader target-snowflake
-PLUGINS := tap-hubspot-activity target-postgres dbt-postgres target-jsonl
+# project in transform/; target-jsonl: the monthly evidence export; tap-postgres--ocsf and
+# target-jsonl--ocsf: the OCSF export; dbt-snowflake: the project on Snowflake, tested
+# against fakesnow); target-snowflake is installed on demand:
+# $(MELTANO) install loader target-snowflake
+PLUGINS := tap-hubspot-activity target-postgres dbt-postgres target-jsonl \
+	tap-postgres--ocsf target-jsonl--ocsf dbt-snowflake
 
 VENV_STAMP := $(VENV)/.install-stamp
 PLUGINS_STAMP := .meltano/.plugins-stamp

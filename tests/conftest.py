@@ -30,6 +30,11 @@ PLUGIN_EXECUTABLES = {
     "target-postgres": "loaders/target-postgres/venv/bin/target-postgres",
     "dbt-postgres": "utilities/dbt-postgres/venv/bin/dbt",
     "target-jsonl": "loaders/target-jsonl/venv/bin/target-jsonl",
+    # The OCSF export and dbt on Snowflake (tests/test_ocsf.py, tests/test_snowflake.py);
+    # the --ocsf plugins inherit their parent's virtualenv.
+    "tap-postgres--ocsf": "extractors/tap-postgres/venv/bin/tap-postgres",
+    "target-jsonl--ocsf": "loaders/target-jsonl/venv/bin/target-jsonl",
+    "dbt-snowflake": "utilities/dbt-snowflake/venv/bin/dbt",
 }
 TOKEN = "pat-na1-test-token-0123456789"
 STREAMS = {
@@ -219,3 +224,7 @@ def ensure_plugins(env: dict[str, str], *names: str) -> None:
     ]
     if missing:
         meltano(env, "install", *missing)
+
+
+# The build tests/test_ocsf.py and tests/test_snowflake.py share (one load, one dbt build).
+from tests.ocsf_build import ocsf_build  # noqa: E402, F401
