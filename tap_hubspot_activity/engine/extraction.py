@@ -234,7 +234,7 @@ class Extraction:
             logger=self.logger,
         )
         where = spec.name if not self.multi else f"{spec.name} ({self.portals[job.portal].name})"
-        progress = Progress(where, job.start, job.end, self.logger)
+        progress = Progress(where, job.start, self.logger)
         endpoint = Endpoint(
             client=client,
             path=spec.path,

@@ -1,10 +1,12 @@
-"""What a long run has done and has left, told at most every PROGRESS_SECONDS per stream."""
+"""What a long run has done, told at most every PROGRESS_SECONDS per stream and portal."""
 
 from __future__ import annotations
 
 import threading
 import time
 import typing as t
+
+from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -17,11 +19,10 @@ PROGRESS_SECONDS = 10.0
 class Progress:
     """One (stream, portal) read: records, pages and, for time windows, the range closed."""
 
-    def __init__(  # noqa: PLR0913 - the read and how to tell of it
+    def __init__(
         self,
         where: str,
         start: dt.datetime,
-        end: dt.datetime,
         logger: Logger,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -29,7 +30,6 @@ class Progress:
     ) -> None:
         """Start counting now."""
         self.where = where
-        self.span = (end - start).total_seconds()
         self.start = start
         self.logger = logger
         self.clock = clock
@@ -55,16 +55,18 @@ class Progress:
         self._maybe_tell()
 
     def line(self) -> str:
-        """The state of the read in one line: counts, rates, share done, time left."""
+        """The state of the read in one line: counts, rates, and how far windows are closed.
+
+        No share of the range or time left is printed: events crowd into recent weeks, so
+        the share of time closed says little about the work left, and a guess would mislead.
+        """
         elapsed = max(self.clock() - self.began, 1e-9)
         text = (
             f"{self.where}: {self.records:,} records, {self.pages} pages in {elapsed:.0f} s "
             f"({self.records / elapsed:,.0f} records/s, {self.pages / elapsed:.1f} pages/s)"
         )
-        if self.closed_until > self.start and self.span > 0:
-            share = min(1.0, (self.closed_until - self.start).total_seconds() / self.span)
-            left = elapsed * (1 - share) / share
-            text += f", {share:.0%} of the range done, about {_duration(left)} left"
+        if self.closed_until > self.start:
+            text += f", emitted up to {format_timestamp(self.closed_until)}"
         return text
 
     def finish(self) -> None:
@@ -78,10 +80,3 @@ class Progress:
                 return
             self.last_told = now
         self.logger.info("%s", self.line())
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:  # noqa: PLR2004 - a minute and a half reads better in seconds
-        return f"{seconds:.0f} s"
-    minutes = seconds / 60
-    return f"{minutes:.0f} min" if minutes < 90 else f"{minutes / 60:.1f} h"  # noqa: PLR2004
