@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -176,8 +177,10 @@ def run_cli(  # noqa: PLR0913
         timer.start()
         try:
             if keep_state:
-                # Small runs only: line by line, to keep the last STATE message.
-                for line in proc.stdout:
+                # Line by line, to keep the last STATE message and count per stream. The
+                # pipe is unbuffered (bufsize=0): read it through a buffer, or every line
+                # costs a system call per byte and the tap waits on a full pipe.
+                for line in io.BufferedReader(proc.stdout, buffer_size=1 << 20):
                     if line.startswith(RECORD_MARK):
                         records += 1
                         stream = line[len(STREAM_MARK) : line.find(b'"', len(STREAM_MARK))]
