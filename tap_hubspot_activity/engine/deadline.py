@@ -32,7 +32,7 @@ class _Outcome:
             self.done.set()
 
 
-class _Workers:
+class Workers:
     """Daemon threads kept for calls: one is started only when none is idle.
 
     Long-lived threads, not one per request: a thread per call costs time and, through
@@ -40,11 +40,13 @@ class _Workers:
     """
 
     def __init__(self) -> None:
+        """No thread until the first call."""
         self._tasks: queue.SimpleQueue[tuple[Callable[[], t.Any], _Outcome]] = queue.SimpleQueue()
         self._idle = 0
         self._lock = threading.Lock()
 
     def submit(self, call: Callable[[], t.Any]) -> _Outcome:
+        """Run `call` on an idle kept thread (a new one if none is idle)."""
         outcome = _Outcome()
         with self._lock:
             if self._idle:
@@ -62,7 +64,8 @@ class _Workers:
                 self._idle += 1
 
 
-_WORKERS = _Workers()
+# Shared by request calls and window fetches: both come and go thousands of times a run.
+WORKERS = Workers()
 
 
 def by_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
@@ -73,7 +76,7 @@ def by_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
     deadline it is abandoned (its reads are still bounded by the response cap) and can
     never hold up the run or its exit.
     """
-    outcome = _WORKERS.submit(call)
+    outcome = WORKERS.submit(call)
     if not outcome.done.wait(max(0.0, deadline - time.monotonic())):
         msg = f"no complete answer from {what} within request_timeout"
         raise RetryableError(msg)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_hubspot_activity.engine.deadline import WORKERS
 from tap_hubspot_activity.engine.errors import TerminatedError
 from tap_hubspot_activity.engine.timestamps import format_timestamp
 from tap_hubspot_activity.engine.windows import TARGET_WINDOW_RECORDS, TooDense
@@ -104,9 +106,7 @@ class WindowSchedule:
                 continue
             if index == 0 or held + TARGET_WINDOW_RECORDS <= budget:
                 window.started = True
-                threading.Thread(
-                    target=self._run, args=(window,), name=f"{self.name}-window", daemon=True
-                ).start()
+                WORKERS.submit(functools.partial(self._run, window))
                 in_flight += 1
                 held += TARGET_WINDOW_RECORDS
 
