@@ -68,7 +68,6 @@ def engine_limits(config: Mapping[str, t.Any], user_agent: str) -> Limits:
         max_concurrency=int(config["max_concurrency"]),
         daily_quota_reserve=int(config["daily_quota_reserve"]),
         user_agent=user_agent,
-        oauth_token_path=str(config.get("oauth_token_path") or "/oauth/v1/token"),
     )
 
 

@@ -37,7 +37,6 @@ class Spool:
         self.max_ahead = max_ahead
         self.written = 0
         self.replayed = 0
-        self.count = 0
         self.done = False
         self.closed = False
         self.error: BaseException | None = None
@@ -64,7 +63,6 @@ class Spool:
             self._file.seek(0, 2)
             self._file.write(data)
             self.written += len(data)
-            self.count += len(records)
             self._changed.notify_all()
 
     def finish(self, error: BaseException | None) -> None:
