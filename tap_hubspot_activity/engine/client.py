@@ -13,6 +13,7 @@ import requests
 import urllib3
 
 from tap_hubspot_activity.engine.body import decode_json, read_body
+from tap_hubspot_activity.engine.causes import connection_cause
 from tap_hubspot_activity.engine.credentials import OAuthToken, StaticToken, Token
 from tap_hubspot_activity.engine.deadline import by_deadline
 from tap_hubspot_activity.engine.errors import (
@@ -135,6 +136,16 @@ class PortalClient:
                 self._portal_id = portal_id
             return self._portal_id
 
+    def summary(self, name: str) -> str:
+        """Requests sent, time paused by the rolling limit, peak in flight, calls left."""
+        daily = self.governor.daily_remaining
+        return (
+            f"Rate-limit governor of {name}: {self.governor.requests_sent} requests sent, "
+            f"{self.governor.seconds_waited:.1f} s paused by the rolling limit, "
+            f"peak {self.slots.peak} in flight"
+            + ("" if daily is None else f", {daily} calls left today")
+        )
+
     def close(self) -> None:
         """Close pooled connections (the session can still be used after)."""
         self.session.close()
@@ -197,13 +208,13 @@ class PortalClient:
         try:
             response, body = by_deadline(exchange, until, self.api_url)
         except requests.exceptions.SSLError as exc:
-            msg = f"TLS with {self.api_url} failed ({_cause(exc)})"
+            msg = f"TLS with {self.api_url} failed ({connection_cause(exc)})"
             raise UnreachableError(msg) from None
         except requests.exceptions.ConnectionError as exc:
             if isinstance(exc, requests.exceptions.ConnectTimeout):
                 msg = f"could not connect to api_url {self.api_url} in time"
             else:
-                msg = f"could not connect to api_url {self.api_url} ({_cause(exc)})"
+                msg = f"could not connect to api_url {self.api_url} ({connection_cause(exc)})"
             raise UnreachableError(self.redactor.redact(msg)) from None
         except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError):
             msg = f"no complete answer from {self.api_url} within request_timeout"
@@ -288,30 +299,3 @@ def _pause(stop: threading.Event, seconds: float) -> None:
     if stop.wait(seconds):
         msg = "stopped"
         raise TerminatedError(msg)
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason of a connection failure, without URLs or pool internals."""
-    inner: BaseException | None = exc
-    while inner is not None:
-        text = str(inner)
-        for reason in (
-            "Connection refused",
-            "Name or service not known",
-            "Temporary failure in name resolution",
-            "No route to host",
-            "Network is unreachable",
-            "certificate verify failed",
-            "Connection reset",
-            "got more than 100 headers",
-            "Exceeded 30 redirects",
-        ):
-            if reason.lower() in text.lower():
-                return reason
-        nested = inner.args[0] if inner.args else None
-        inner = (
-            inner.__context__
-            or inner.__cause__
-            or (nested if isinstance(nested, BaseException) else None)
-        )
-    return type(exc).__name__

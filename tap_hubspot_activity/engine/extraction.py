@@ -156,17 +156,7 @@ class Extraction:
 
     def summary(self) -> list[str]:
         """One line per portal that sent requests: requests, time paused, calls left today."""
-        lines = []
-        for label, client in self._clients.items():
-            governor = client.governor
-            daily = governor.daily_remaining
-            lines.append(
-                f"Rate-limit governor of {self.portals[label].name}: {governor.requests_sent} "
-                f"requests sent, {governor.seconds_waited:.1f} s paused by the rolling limit, "
-                f"peak {client.slots.peak} in flight"
-                + ("" if daily is None else f", {daily} calls left today")
-            )
-        return lines
+        return [client.summary(self.portals[label].name) for label, client in self._clients.items()]
 
     def _failed(self, portal: str | None) -> bool:
         return portal in self.failures or (not self.multi and bool(self.failures))
