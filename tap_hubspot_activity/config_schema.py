@@ -108,6 +108,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Records per request, 1 to 200 (HubSpot's maximum).",
     ),
     th.Property(
+        "verify_days",
+        th.IntegerType(minimum=1, maximum=90),
+        title="Verify days",
+        description="Set only for the verification job: re-read the last this many days "
+        "whatever the bookmark (run it under its own state id), upserting what HubSpot "
+        "holds now and writing its manifests with purpose verification. dbt's "
+        "evidence_drift compares them with what earlier runs emitted.",
+    ),
+    th.Property(
         "lookback_minutes",
         th.IntegerType(minimum=0),
         default=DEFAULT_LOOKBACK_MINUTES,

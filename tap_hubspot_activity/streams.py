@@ -13,6 +13,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_hubspot_activity import schemas
 from tap_hubspot_activity.engine.failures import EndpointRules
 from tap_hubspot_activity.engine.jobs import Job, StreamSpec
+from tap_hubspot_activity.engine.manifests import Manifest
 from tap_hubspot_activity.engine.timestamps import (
     ONE_MS,
     epoch_ms,
@@ -32,6 +33,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_hubspot_activity.engine.extraction import Extraction
+    from tap_hubspot_activity.manifest_stream import SyncManifestsStream
 
 SCHEMAS = SchemaDirectory(resources.files(schemas))
 # Without start_date the tap reads everything HubSpot keeps; nothing there predates this.
@@ -59,10 +61,11 @@ class ActivityStream(Stream):
     # Login and security history filter on one user at a time: a partition per user.
     partition_by_user: t.ClassVar[bool] = False
 
-    def __init__(self, tap: Tap, extraction: Extraction) -> None:
-        """An adapter over the run's engine."""
+    def __init__(self, tap: Tap, extraction: Extraction, manifests: SyncManifestsStream) -> None:
+        """An adapter over the run's engine; its manifests go out through `manifests`."""
         super().__init__(tap)
         self.extraction = extraction
+        self.manifests = manifests
         partitions = len(self.partitions or [{}])
         self.STATE_MSG_FREQUENCY = max(
             MIN_STATE_EVERY, RECORDS_PER_STATE_PER_PARTITION * partitions
@@ -113,12 +116,15 @@ class ActivityStream(Stream):
         """The partition's read: from the bookmark less the lookback to the run's start.
 
         The end is the earlier of end_date and the moment the run began, so the
-        bookmark never passes an event that may still be written.
+        bookmark never passes an event that may still be written. A verification run
+        (verify_days) reads the last verify_days days whatever the bookmark.
         """
         configured = self.config.get("start_date")
         start = parse_datetime_setting(configured) if configured else DEFAULT_START
         bookmark = self.bookmark(partition)
-        if bookmark:
+        if self.config.get("verify_days"):
+            start = max(start, now - dt.timedelta(days=int(self.config["verify_days"])))
+        elif bookmark:
             lookback = dt.timedelta(minutes=int(self.config["lookback_minutes"]))
             start = max(start, dt.datetime.fromisoformat(bookmark) - lookback)
         end = now
@@ -153,7 +159,19 @@ class ActivityStream(Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        yield from self.extraction.records(self.job(context, dt.datetime.now(dt.UTC)))
+        # Manifests are written when the engine places them: a window's just before
+        # its first record, a chain's (and empty windows') before the partition's end.
+        pending: list[Manifest] = []
+        for item in self.extraction.records(self.job(context, dt.datetime.now(dt.UTC))):
+            if isinstance(item, Manifest):
+                pending.append(item)
+                continue
+            if pending:
+                self.manifests.emit(pending)
+                pending = []
+            yield item
+        if pending:
+            self.manifests.emit(pending)
 
 
 class WindowedStream(ActivityStream):

@@ -20,6 +20,7 @@ from tap_hubspot_activity.check import connection_report
 from tap_hubspot_activity.config_schema import CONFIG_SCHEMA
 from tap_hubspot_activity.engine.errors import HubspotError, TerminatedError
 from tap_hubspot_activity.engine.extraction import Extraction, PortalsFailedError
+from tap_hubspot_activity.manifest_stream import SyncManifestsStream
 from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
 from tap_hubspot_activity.streams import (
     ActivityStream,
@@ -104,11 +105,14 @@ class TapHubspotActivity(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
+        manifests = SyncManifestsStream(self, tap_version=str(self.plugin_version))
         return [
-            LoginActivityStream(self, self.extraction),
-            AuditLogsStream(self, self.extraction),
-            SecurityActivityStream(self, self.extraction),
-            CmsContentAuditStream(self, self.extraction),
+            LoginActivityStream(self, self.extraction, manifests),
+            AuditLogsStream(self, self.extraction, manifests),
+            SecurityActivityStream(self, self.extraction, manifests),
+            CmsContentAuditStream(self, self.extraction, manifests),
+            # Last: synced on its own it only ends the run's manifests.
+            manifests,
         ]
 
     def selected_streams(self) -> list[ActivityStream]:

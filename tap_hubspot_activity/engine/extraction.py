@@ -15,6 +15,7 @@ from tap_hubspot_activity.engine.errors import (
     StreamUnavailableError,
     TerminatedError,
 )
+from tap_hubspot_activity.engine.manifests import Manifest, ManifestScope
 from tap_hubspot_activity.engine.paging import Endpoint, fetch_window, read_chain
 from tap_hubspot_activity.engine.progress import Progress
 from tap_hubspot_activity.engine.records import RecordShaper
@@ -89,8 +90,8 @@ class Extraction:
                 for job in queue[: self.parallel]:
                     self._launch(job)
 
-    def records(self, wanted: Job) -> Iterator[dict[str, t.Any]]:
-        """The job's records in order: as read, or nothing after its portal failed.
+    def records(self, wanted: Job) -> Iterator[dict[str, t.Any] | Manifest]:
+        """The job's records and manifests in order: as read, or nothing after a failure.
 
         A job planned by `start` is read as planned (perhaps already ahead); another one
         (the SDK syncing a stream on its own, as its test suite does) is read now.
@@ -244,16 +245,22 @@ class Extraction:
             format_timestamp(job.start),
             format_timestamp(job.end),
         )
+        scope = ManifestScope.of(spec.name, endpoint.portal_id, endpoint.params)
         if spec.window_params is None:
             batch: list[dict[str, t.Any]] = []
+            events: list[tuple[str, str]] = []
             for record in read_chain(endpoint, job.start, job.end):
                 batch.append(record)
+                events.append((record["occurredAt"], str(record["id"])))
                 if len(batch) >= CHAIN_BATCH:
                     spool.append(batch)
                     progress.emitted(len(batch))
                     batch = []
             spool.append(batch)
             progress.emitted(len(batch))
+            # The chain's manifests come after all of its records: its bookmark moves
+            # only once the whole chain was emitted, after them.
+            spool.append([], scope.chain(job.start, job.end, events))
             progress.finish()
             return
         window_params = spec.window_params
@@ -266,8 +273,12 @@ class Extraction:
             stop=self._portal_stops[job.portal],
             logger=self.logger,
         )
+        low = job.start
         for high, records in schedule.closed_windows():
-            spool.append(records)
+            # A window's manifest comes before its records: a STATE written between two
+            # of them already follows the manifest that names them.
+            spool.append(records, [scope.window(low, high, records)])
+            low = high
             progress.emitted(len(records), closed_until=high)
             self.logger.debug("%s: %d events up to %s", where, len(records), format_timestamp(high))
         progress.finish()

@@ -6,6 +6,9 @@ disk, opened when the reading starts and removed once replayed. A spool that may
 replayed while it grows (time windows, each complete when written) makes its reader
 pause MAX_AHEAD bytes ahead of the replay; a cursor chain is replayed only once read
 to its end, so a chain that fails half-way emits nothing and moves no bookmark.
+
+Manifests travel in the spool too, each in the place where it is to be emitted: a
+window's before the window's records, a chain's after all of its records.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ import typing as t
 import msgspec
 
 from tap_hubspot_activity.engine.errors import TerminatedError
+from tap_hubspot_activity.engine.manifests import Manifest
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 MAX_AHEAD = 64 * 1024 * 1024
 # The emitter reads this much at a time: memory stays flat however far ahead the reader is.
 READ_CHUNK = 1024 * 1024
+# A manifest's line starts with this byte; a record's is a JSON object, starting with {.
+MANIFEST_TAG = b"M"
 POLL_SECONDS = 0.5
 
 
@@ -44,9 +50,12 @@ class Spool:
         self._encoder = msgspec.json.Encoder()
         self._changed = threading.Condition()
 
-    def append(self, records: list[dict[str, t.Any]]) -> None:
-        """Write records (each batch complete in itself); pauses while too far ahead."""
-        data = b"".join(self._encoder.encode(record) + b"\n" for record in records)
+    def append(self, records: list[dict[str, t.Any]], manifests: Sequence[Manifest] = ()) -> None:
+        """Write manifests, then records (each batch complete); pauses while too far ahead."""
+        data = b"".join(
+            MANIFEST_TAG + self._encoder.encode(manifest.to_json()) + b"\n"
+            for manifest in manifests
+        ) + b"".join(self._encoder.encode(record) + b"\n" for record in records)
         with self._changed:
             while (
                 not self.whole
@@ -72,15 +81,15 @@ class Spool:
             self.done = True
             self._changed.notify_all()
 
-    def replay(self) -> Iterator[dict[str, t.Any]]:
-        """The records in order, as they are written; nothing of a failed `whole` spool."""
+    def replay(self) -> Iterator[dict[str, t.Any] | Manifest]:
+        """Records and manifests in order, as written; nothing of a failed `whole` spool."""
         try:
             yield from self._replay()
         finally:
             # Read to the end, or abandoned by the emitter: the file goes either way.
             self.close()
 
-    def _replay(self) -> Iterator[dict[str, t.Any]]:
+    def _replay(self) -> Iterator[dict[str, t.Any] | Manifest]:
         decoder = msgspec.json.Decoder()
         position = 0
         while True:
@@ -106,7 +115,9 @@ class Spool:
                 self.replayed = position
                 self._changed.notify_all()
             for line in chunk.split(b"\n"):
-                if line:
+                if line.startswith(MANIFEST_TAG):
+                    yield Manifest.from_json(decoder.decode(line[1:]))
+                elif line:
                     yield decoder.decode(line)
 
     def close(self) -> None:

@@ -81,6 +81,9 @@ def _run(  # noqa: PLR0911 - one return per route
             int(data.get("count", 1)),
             float(data.get("late_minutes", 0)),
         )
+    if name == "delete":
+        ids = data.get("ids", [])
+        return {"removed": emu.delete_events(str(data.get("stream", "")), list(ids))}
     if name == "config":
         return (emu.configure(**data) if method == "POST" else emu.config).to_json()
     if name == "faults":

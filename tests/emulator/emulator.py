@@ -158,6 +158,15 @@ class HubSpotEmulator:
             added = self.store.add(stream, count, at)
             return [self.store.render(stream, ev) for ev in added]
 
+    def delete_events(self, stream: str, ids: Iterable[str]) -> int:
+        """Remove served events by id (not CMS, which has none): how many were removed."""
+        _check_stream(stream)
+        if stream == "cms":
+            msg = "CMS records have no id to delete by"
+            raise ValueError(msg)
+        with self.lock:
+            return self.store.remove(stream, {str(event_id) for event_id in ids})
+
     def arrive(self, stream: str) -> None:
         """Events arriving during a run: half now, half a few minutes late."""
         count = self._config.arrivals_per_request

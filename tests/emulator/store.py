@@ -183,6 +183,13 @@ class EventStore:
             added.append(ev)
         return added
 
+    def remove(self, stream: str, ids: set[str]) -> int:
+        """Delete the events with these ids (HubSpot losing or dropping them); how many."""
+        kept = [ev for ev in self.events[stream] if ev[1] not in ids]
+        removed = len(self.events[stream]) - len(kept)
+        self.events[stream] = kept
+        return removed
+
     def _distinct_cms(self, ev: Event) -> Event:
         # CMS records have no id: one equal to another served record would be a duplicate.
         evs = self.events["cms"]

@@ -25,6 +25,15 @@
                           'objectId': text, 'objectName': text, 'objectType': text,
                           'timestamp': text, 'userId': text},
   } -%}
+  {%- if table_name == 'sync_manifests' -%}
+    {%- set timestamp = dbt.type_timestamp() -%}
+    {{ return({'portalId': dbt.type_bigint(), 'id': text, 'stream': text, 'filter': text,
+               'range_start': timestamp, 'range_end': timestamp,
+               'record_count': dbt.type_bigint(), 'ids': hs_type_text_array(),
+               'first_occurred_at': timestamp, 'last_occurred_at': timestamp,
+               'extracted_at': timestamp, 'sync_started_at': timestamp, 'purpose': text,
+               'tap_version': text, '_sdc_batched_at': timestamp}) }}
+  {%- endif -%}
   {%- set columns = dict(common) -%}
   {%- do columns.update(tables[table_name]) -%}
   {{ return(columns) }}

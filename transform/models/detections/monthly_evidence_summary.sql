@@ -1,5 +1,7 @@
--- A monthly evidence summary per portal (UTC calendar months): activity volumes and
--- what each detection found, for an auditor or a monthly security review.
+-- A monthly evidence summary per portal (UTC calendar months): activity volumes, what
+-- each detection found, and how far the month is proven complete, for an auditor or
+-- a monthly security review.
+{% set streams = ['login_activity', 'audit_logs', 'security_activity', 'cms_content_audit'] %}
 
 with events as (
     select
@@ -67,6 +69,50 @@ privileged as (
         cast(sum(case when change_type = 'credential_rotated' then 1 else 0 end) as {{ dbt.type_bigint() }}) as credentials_rotated
     from {{ ref('privileged_changes') }}
     group by portal_id, {{ hs_utc_month('occurred_at') }}
+),
+
+checked as (
+    -- The ranges the tap read that overlap the month, and what the warehouse lacks of
+    -- them (a range spanning months counts in each).
+    select
+        activity.portal_id,
+        activity.month_start,
+        {%- for stream in streams %}
+        cast(sum(case when completeness.stream = '{{ stream }}' then 1 else 0 end) as {{ dbt.type_bigint() }}) as {{ stream }}_ranges_checked,
+        cast(sum(case when completeness.stream = '{{ stream }}' then completeness.events_missing else 0 end) as {{ dbt.type_bigint() }}) as {{ stream }}_events_missing,
+        {%- endfor %}
+        cast(count(*) as {{ dbt.type_bigint() }}) as ranges_checked
+    from activity
+    inner join {{ ref('completeness') }} as completeness
+        on completeness.portal_id = activity.portal_id
+        and completeness.range_start < {{ dbt.dateadd('month', 1, 'activity.month_start') }}
+        and completeness.range_end > activity.month_start
+    group by activity.portal_id, activity.month_start
+),
+
+drift as (
+    select
+        portal_id,
+        {{ hs_utc_month('occurred_at') }} as month_start,
+        cast(count(*) as {{ dbt.type_bigint() }}) as drift_events
+    from {{ ref('evidence_drift') }}
+    group by portal_id, {{ hs_utc_month('occurred_at') }}
+),
+
+login_coverage as (
+    -- Login history reaches back 90 days from each read: the earliest moment any read
+    -- covered. A month starting before it has only part of its logins (or none), so
+    -- its login counts are not "0 failed logins".
+    select
+        portal_id,
+        min(case
+            when range_start > {{ dbt.dateadd('day', -var('login_retention_days'), 'extracted_at') }}
+                then range_start
+            else {{ dbt.dateadd('day', -var('login_retention_days'), 'extracted_at') }}
+        end) as login_covered_from
+    from {{ ref('stg_sync_manifests') }}
+    where stream = 'login_activity'
+    group by portal_id
 )
 
 select
@@ -96,7 +142,21 @@ select
     coalesce(privileged.credentials_viewed, 0) as credentials_viewed,
     coalesce(privileged.credentials_rotated, 0) as credentials_rotated,
     activity.first_event_at,
-    activity.last_event_at
+    activity.last_event_at,
+    {%- for stream in streams %}
+    coalesce(checked.{{ stream }}_ranges_checked, 0) as {{ stream }}_ranges_checked,
+    coalesce(checked.{{ stream }}_events_missing, 0) as {{ stream }}_events_missing,
+    {%- endfor %}
+    case
+        when checked.ranges_checked is null then 'not_checked'
+        when {% for stream in streams %}checked.{{ stream }}_events_missing > 0{% if not loop.last %} or {% endif %}{% endfor %} then 'incomplete'
+        else 'complete'
+    end as completeness_status,
+    coalesce(drift.drift_events, 0) as drift_events,
+    login_coverage.login_covered_from,
+    -- False: the month began before login history was covered; its login counts are
+    -- partial (HubSpot had already dropped the older logins).
+    coalesce(activity.month_start >= login_coverage.login_covered_from, false) as login_history_complete
 from activity
 left join bursts
     on bursts.portal_id = activity.portal_id
@@ -107,3 +167,11 @@ left join new_countries
 left join privileged
     on privileged.portal_id = activity.portal_id
     and privileged.month_start = activity.month_start
+left join checked
+    on checked.portal_id = activity.portal_id
+    and checked.month_start = activity.month_start
+left join drift
+    on drift.portal_id = activity.portal_id
+    and drift.month_start = activity.month_start
+left join login_coverage
+    on login_coverage.portal_id = activity.portal_id
