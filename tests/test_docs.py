@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from scripts import settings_docs
 from tap_hubspot_activity.tap import TapHubspotActivity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,3 +45,19 @@ def test_env_example_lists_every_setting():
     example = (ROOT / ".env.example").read_text()
     for name in TAP_SETTINGS:
         assert f"TAP_HUBSPOT_ACTIVITY_{name.upper()}" in example, name
+
+
+def test_meltano_descriptions_and_defaults_are_the_taps_own():
+    # One source: the tap's --about. `python -m scripts.settings_docs` writes the others.
+    settings = settings_docs.about()
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    extractor = next(
+        p for p in project["plugins"]["extractors"] if p["name"] == "tap-hubspot-activity"
+    )
+    declared = {setting["name"]: setting for setting in extractor["settings"]}
+    assert set(settings) == set(TAP_SETTINGS)
+    for name, spec in settings.items():
+        assert declared[name]["description"] == spec["description"], name
+        if spec.get("default") is not None:
+            assert declared[name]["value"] == spec["default"], name
+    assert settings_docs.main(["--check"]) == 0

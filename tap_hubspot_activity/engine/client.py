@@ -49,7 +49,7 @@ class Limits:
     max_concurrency: int = 8
     daily_quota_reserve: int = 10_000
     user_agent: str = "tap-hubspot-activity"
-    oauth_token_path: str = "/oauth/v1/token"  # noqa: S105 - a path, not a secret
+    oauth_token_path: str = "/oauth/2026-03/token"  # noqa: S105 - a path, not a secret
 
 
 class PortalClient:
