@@ -232,7 +232,7 @@ def test_date_version_paths(emulator):
 def test_the_default_version_is_the_newest_date_one_and_v3_still_works(emulator, setting, path):
     emulator.reset_stats()
     overrides = {} if setting is None else {"api_version": setting}
-    run = run_tap({k: v for k, v in {**tap_config(emulator), **overrides}.items()})
+    run = run_tap({**tap_config(emulator), **overrides})
     assert sorted(run.ids("security_activity")) == sorted(truth_ids(emulator, "security_activity"))
     paths = {
         key.split("/activity/")[0] for key in emulator.stats()["requests"] if "/activity/" in key
