@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -19,6 +20,7 @@ TAP_SETTINGS = [
     if not name.startswith(SDK_SETTINGS)
 ]
 SECRETS = {"access_token", "client_secret", "refresh_token"}
+README_TEXT = (ROOT / "README.md").read_text()
 
 
 def test_readme_settings_table_matches_about():
@@ -61,3 +63,23 @@ def test_meltano_descriptions_and_defaults_are_the_taps_own():
         if spec.get("default") is not None:
             assert declared[name]["value"] == spec["default"], name
     assert settings_docs.main(["--check"]) == 0
+
+
+def test_the_license_is_the_apache_2_text_pyproject_names():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == "Apache-2.0"
+    text = (ROOT / "LICENSE").read_text()
+    assert text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+
+
+def test_the_readme_prerequisites_are_those_ci_starts_from():
+    ci = (ROOT / ".ci" / "run").read_text()
+    prerequisites = README_TEXT.split("## Prerequisites", 1)[1].split("##", 1)[0]
+    for tool in (
+        re.search(r"with (.*); everything else", ci).group(1).replace(" and ", ", ").split(", ")
+    ):
+        assert tool in prerequisites, tool
+    assert README_TEXT.count("## Prerequisites") == 1
+    assert "uses 95% of it" in README_TEXT
