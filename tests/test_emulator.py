@@ -1089,3 +1089,17 @@ def test_cli_serves_and_stops_on_sigterm() -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
+
+
+def test_next_events_says_when_a_restart_would_serve_something_new(emu, http) -> None:
+    upcoming = http.get(f"{emu.url}/_emulator/next-events", timeout=10).json()
+    assert set(upcoming["next"]) == {"login", "audit-logs", "security", "cms"}
+    due = upcoming["next"]["login"]
+    assert due > upcoming["served_until"]
+    assert all(row["loginAt"] < due for row in emu.truth("login"))
+    # An emulator of the same data started just after that moment serves it.
+    fixed = {name: getattr(emu.config, name) for name in DATA_FIELDS if name != "now"}
+    moment = datetime.fromisoformat(due) + timedelta(seconds=2)
+    with HubSpotEmulator(EmulatorConfig(**{**fixed, "now": moment})) as restarted:
+        times = {row["loginAt"] for row in restarted.truth("login")}
+    assert due in times
