@@ -65,6 +65,10 @@ class Progress:
         self.records = 0
         self.pages = 0
         self.closed_until = start
+        # Where the events begin: the end of the first window that held any. Without
+        # start_date the range reaches back years before the first event, and its share
+        # (or a pace over the empty years) would say nothing of the work left.
+        self.data_start: dt.datetime | None = None
         # (clock, closed_until) of the last PACE_SECONDS, oldest first.
         self._pace: collections.deque[tuple[float, dt.datetime]] = collections.deque(
             [(self.began, start)]
@@ -84,6 +88,9 @@ class Progress:
             self.records += records
             if closed_until is not None and closed_until > self.closed_until:
                 self.closed_until = closed_until
+                if self.data_start is None and records:
+                    self.data_start = closed_until
+                    self._pace.clear()
                 self._pace.append((now, closed_until))
                 while len(self._pace) > 2 and self._pace[1][0] <= now - PACE_SECONDS:  # noqa: PLR2004
                     self._pace.popleft()
@@ -98,9 +105,9 @@ class Progress:
             f"{self.pages / elapsed:.1f} pages/s)"
         )
         share = self.share()
-        if share is not None and self.closed_until > self.start:
+        if share is not None:
             text += (
-                f", {share:.0%} of the time range emitted "
+                f", {share:.0%} of the time range since the first events emitted "
                 f"(up to {format_timestamp(self.closed_until)})"
             )
             left = self.seconds_left()
@@ -110,9 +117,12 @@ class Progress:
 
     def share(self) -> float | None:
         """The share of [start, end) closed and emitted; None for a cursor chain."""
-        if self.end is None or self.end <= self.start:
+        begin = self.data_start
+        if self.end is None or begin is None or self.end <= begin:
             return None
-        done = (self.closed_until - self.start) / (self.end - self.start)
+        if self.closed_until <= begin:
+            return 0.0
+        done = (self.closed_until - begin) / (self.end - begin)
         return min(1.0, max(0.0, done))
 
     def seconds_left(self) -> float | None:

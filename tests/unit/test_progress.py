@@ -27,10 +27,11 @@ def test_a_windowed_read_tells_its_rate_share_and_time_left(caplog):
             progress.page()
     lines = _messages(caplog)
     assert len(lines) == 4  # every 10 s over 40 s
-    # 40 s in, 5 of 10 days closed at an even pace: 50 %, and 40 s more.
+    # 40 s in, 5 of 10 days closed at an even pace (the first events end 3 h in):
+    # 49 % of the 9.875 days since, and 40 s more.
     assert lines[-1] == (
         "audit_logs: 8,000 records, 39 pages in 40 s (200 records/s, 1.0 pages/s), "
-        "50% of the time range emitted (up to 2026-01-06T00:00:00.000000Z), "
+        "49% of the time range since the first events emitted (up to 2026-01-06T00:00:00.000000Z), "
         "about 40 s left at the recent pace"
     )
 
@@ -56,6 +57,7 @@ def test_the_time_left_follows_the_recent_pace_not_the_whole_run():
 def test_a_stall_slows_the_pace():
     now = [0.0]
     progress = Progress("audit_logs", T0, logging.getLogger("p"), end=T_END, clock=lambda: now[0])
+    progress.emitted(10, closed_until=T0 + dt.timedelta(days=1))
     now[0] = 10.0
     progress.emitted(10, closed_until=T0 + dt.timedelta(days=5))
     quick = progress.seconds_left()
@@ -73,7 +75,7 @@ def test_no_time_left_before_a_pace_can_be_measured():
     progress.emitted(10, closed_until=T0 + dt.timedelta(days=1))
     assert progress.seconds_left() is None
     assert "left" not in progress.line()
-    assert "10% of the time range" in progress.line()
+    assert "of the time range" in progress.line()
 
 
 def test_a_chain_tells_counts_and_rates_without_a_share():
@@ -159,3 +161,24 @@ def test_durations_read_at_a_glance():
         "3 min 5 s",
         "2 h 10 min",
     ]
+
+
+def test_the_share_counts_from_the_first_events_not_from_empty_years():
+    now = [0.0]
+    long_ago = T0 - dt.timedelta(days=3650)
+    progress = Progress(
+        "audit_logs", long_ago, logging.getLogger("p"), end=T_END, clock=lambda: now[0]
+    )
+    now[0] = 1.0
+    progress.emitted(0, closed_until=T0)  # ten empty years in one window
+    assert progress.share() is None
+    now[0] = 2.0
+    progress.emitted(100, closed_until=T0 + dt.timedelta(days=1))
+    for second in range(3, 13):
+        now[0] = float(second)
+        progress.emitted(100, closed_until=T0 + dt.timedelta(days=1 + (second - 2) * 0.4))
+    # 4 of the 9 days after the first events, at 0.4 day/s: 5 days, about 12.5 s, left.
+    assert 0.43 < progress.share() < 0.46
+    left = progress.seconds_left()
+    assert left is not None
+    assert 11 < left < 14
