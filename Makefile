@@ -53,8 +53,11 @@ lint: $(VENV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy tap_hubspot_activity
 
-demo: install
-	$(BIN)/python -m scripts.demo
+# The install step is told as it runs (stdlib Python, before the venv exists): on a cold
+# machine pip is quiet for a minute, and a demo must never look hung.
+demo:
+	@$(PYTHON) -m scripts.steps install -- $(MAKE) --no-print-directory install
+	@$(BIN)/python -m scripts.demo
 
 warehouse: $(VENV_STAMP)
 	@$(BIN)/python -m scripts.warehouse start

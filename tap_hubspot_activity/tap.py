@@ -18,7 +18,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_hubspot_activity.check import connection_report
 from tap_hubspot_activity.config_schema import CONFIG_SCHEMA
-from tap_hubspot_activity.engine.errors import HubspotError, TerminatedError
+from tap_hubspot_activity.engine.errors import FatalError, HubspotError, TerminatedError
 from tap_hubspot_activity.engine.extraction import Extraction, PortalsFailedError
 from tap_hubspot_activity.manifest_stream import SyncManifestsStream
 from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
@@ -177,7 +177,7 @@ class TapHubspotActivity(Tap):
         try:
             tap = cls(
                 config=config.config if config else None,
-                state=None if state is None else json.load(state),
+                state=None if state is None else read_state(state),
                 catalog=None if catalog is None else json.load(catalog),
                 parse_env_config=config.parse_env if config else False,
                 validate_config=True,
@@ -206,6 +206,36 @@ class TapHubspotActivity(Tap):
         except (HubspotError, ConfigValidationError) as exc:
             _exit_plainly(cls, exc)
         ctx.exit()
+
+
+STATE_HINT = (
+    "make it from the last STATE line a run wrote: "
+    'grep \'"type": *"STATE"\' out.jsonl | tail -n 1 > state.json'
+)
+
+
+def read_state(file: t.IO[str]) -> dict[str, t.Any]:
+    """The --state file: the state itself, or a whole STATE message (its value is taken).
+
+    Anything else is refused with one line: a state the SDK cannot read would otherwise
+    be taken as no state, and the run would re-read everything from start_date.
+    """
+    try:
+        state = json.load(file)
+    except json.JSONDecodeError as exc:
+        several = exc.msg == "Extra data"
+        what = "several JSON lines (a run's whole output?)" if several else "no JSON"
+        msg = f"--state file holds {what}: {STATE_HINT}"
+        raise FatalError(msg) from None
+    if isinstance(state, dict) and state.get("type") == "STATE":
+        state = state.get("value")
+    if not isinstance(state, dict) or (state and not isinstance(state.get("bookmarks"), dict)):
+        msg = (
+            '--state file is neither a state ({"bookmarks": {...}}) nor a STATE '
+            f"message: {STATE_HINT}"
+        )
+        raise FatalError(msg)
+    return state
 
 
 def schema_errors(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:

@@ -70,6 +70,8 @@ def test_test_mode_with_a_revoked_token_is_one_line_and_exit_1(tmp_path):
         ("page_size", 500, "page_size"),
         ("start_date", "last tuesday", "start_date"),
         ("api_url", "http://10.0.0.1", "api_url"),
+        ("api_version", "v4", "api_version"),
+        ("oauth_token_endpoint", "v2", "oauth_token_endpoint"),
     ],
 )
 def test_a_bad_setting_is_one_line_and_exit_1_in_every_mode(tmp_path, mode, setting, value, named):
@@ -81,8 +83,9 @@ def test_a_bad_setting_is_one_line_and_exit_1_in_every_mode(tmp_path, mode, sett
     assert done.stdout == ""
 
 
-def test_discovery_needs_no_credentials(tmp_path):
-    done, _ = _cli(tmp_path, {}, "--discover")
+@pytest.mark.parametrize("settings", [{}, {"oauth_token_endpoint": "v1", "api_version": "v3"}])
+def test_discovery_needs_no_credentials(tmp_path, settings):
+    done, _ = _cli(tmp_path, settings, "--discover")
     assert done.returncode == 0, done.stderr
     assert {entry["tap_stream_id"] for entry in json.loads(done.stdout)["streams"]} >= {
         "login_activity",

@@ -159,7 +159,7 @@ def ms(moment: datetime) -> int:
 
 
 def oauth_token(
-    http: requests.Session, emu: HubSpotEmulator, **overrides: str
+    http: requests.Session, emu: HubSpotEmulator, version: str = "v1", **overrides: str
 ) -> requests.Response:
     form = {
         "grant_type": "refresh_token",
@@ -168,7 +168,7 @@ def oauth_token(
         "refresh_token": "emu-refresh-token",
         **overrides,
     }
-    return http.post(f"{emu.url}/oauth/v1/token", data=form, timeout=10)
+    return http.post(f"{emu.url}/oauth/{version}/token", data=form, timeout=10)
 
 
 # -- envelope, paging, limits ---------------------------------------------------------
@@ -526,6 +526,22 @@ def test_oauth_refresh_and_token_use(emu, http) -> None:
     assert "X-HubSpot-RateLimit-Daily" not in used.headers
     static = get(http, emu, "login", headers={"Authorization": "Bearer pat-na1-only"})
     assert static.status_code == 401
+
+
+def test_the_date_versioned_token_endpoint_answers_in_camel_case(emu, http) -> None:
+    emu.configure(require_oauth=True)
+    grant = oauth_token(http, emu, "2026-03").json()
+    assert set(grant) == {"tokenType", "refreshToken", "accessToken", "expiresIn"}
+    assert grant["expiresIn"] == 1800
+    used = get(http, emu, "login", headers={"Authorization": f"Bearer {grant['accessToken']}"})
+    assert used.status_code == 200
+    emu.configure(token_case="snake")
+    assert "access_token" in oauth_token(http, emu, "2026-03").json()
+    emu.configure(token_case="camel")
+    assert "accessToken" in oauth_token(http, emu, "v1").json()
+    assert oauth_token(http, emu, "2026-09").status_code == 404
+    refused = oauth_token(http, emu, "2026-03", refresh_token="nope")
+    assert refused.json()["status"] == "BAD_REFRESH_TOKEN"
 
 
 def test_bad_oauth_credentials(emu, http) -> None:
@@ -1073,3 +1089,17 @@ def test_cli_serves_and_stops_on_sigterm() -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
+
+
+def test_next_events_says_when_a_restart_would_serve_something_new(emu, http) -> None:
+    upcoming = http.get(f"{emu.url}/_emulator/next-events", timeout=10).json()
+    assert set(upcoming["next"]) == {"login", "audit-logs", "security", "cms"}
+    due = upcoming["next"]["login"]
+    assert due > upcoming["served_until"]
+    assert all(row["loginAt"] < due for row in emu.truth("login"))
+    # An emulator of the same data started just after that moment serves it.
+    fixed = {name: getattr(emu.config, name) for name in DATA_FIELDS if name != "now"}
+    moment = datetime.fromisoformat(due) + timedelta(seconds=2)
+    with HubSpotEmulator(EmulatorConfig(**{**fixed, "now": moment})) as restarted:
+        times = {row["loginAt"] for row in restarted.truth("login")}
+    assert due in times

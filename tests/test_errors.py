@@ -116,6 +116,7 @@ def test_bad_request_carries_hubspots_message(fresh_emulator):
         ({"page_size": 0}, "page_size"),
         ({"page_size": 201}, "page_size"),
         ({"api_version": "v4"}, "api_version"),
+        ({"oauth_token_endpoint": "2026-09"}, "oauth_token_endpoint"),
         ({"api_url": "http://api.hubapi.com"}, "api_url"),
         ({"access_token": None}, "access_token"),
         ({"client_id": "a", "client_secret": "b", "refresh_token": "c"}, "access_token"),

@@ -35,12 +35,26 @@ def test_oauth_sync_is_complete_and_refreshes_once(oauth_emulator):
     run = run_tap(_oauth_config(oauth_emulator))
     for stream in STREAMS:
         assert sorted(run.ids(stream)) == sorted(truth_ids(oauth_emulator, stream))
-    assert oauth_emulator.stats()["requests"].get("/oauth/v1/token 200") == 1
+    assert oauth_emulator.stats()["requests"].get("/oauth/2026-03/token 200") == 1
     for secret in CLIENT.values():
         if secret:
             assert secret not in run.output
     assert "emu-client-secret" not in run.log
     assert "emu-refresh-token" not in run.log
+
+
+@pytest.mark.parametrize("endpoint", ["2026-03", "v1"])
+@pytest.mark.parametrize("case", ["snake", "camel"])
+def test_either_token_endpoint_in_either_casing(oauth_emulator, endpoint, case):
+    # Short tokens: the refresh must have read expiresIn / expires_in to refresh in time.
+    oauth_emulator.configure(token_case=case, token_lifetime_s=2, latency_ms=40)
+    oauth_emulator.reset_stats()
+    run = run_tap(_oauth_config(oauth_emulator, oauth_token_endpoint=endpoint, page_size=20))
+    assert sorted(run.ids("audit_logs")) == sorted(truth_ids(oauth_emulator, "audit_logs"))
+    requests = oauth_emulator.stats()["requests"]
+    assert requests.get(f"/oauth/{endpoint}/token 200", 0) >= 2
+    assert not any(key.startswith("/oauth/") and endpoint not in key for key in requests)
+    assert not any(" 401" in key for key in requests), requests
 
 
 def test_short_lived_tokens_are_refreshed_before_expiry(oauth_emulator):
@@ -49,7 +63,7 @@ def test_short_lived_tokens_are_refreshed_before_expiry(oauth_emulator):
     run = run_tap(_oauth_config(oauth_emulator, page_size=20))
     assert sorted(run.ids("audit_logs")) == sorted(truth_ids(oauth_emulator, "audit_logs"))
     stats = oauth_emulator.stats()["requests"]
-    assert stats.get("/oauth/v1/token 200", 0) >= 2
+    assert stats.get("/oauth/2026-03/token 200", 0) >= 2
     assert not any(" 401" in key for key in stats), stats
 
 
@@ -59,7 +73,7 @@ def test_expired_token_mid_run_is_refreshed_once(oauth_emulator):
     assert sorted(run.ids("security_activity")) == sorted(
         truth_ids(oauth_emulator, "security_activity")
     )
-    assert oauth_emulator.stats()["requests"].get("/oauth/v1/token 200") == 2
+    assert oauth_emulator.stats()["requests"].get("/oauth/2026-03/token 200") == 2
 
 
 def test_repeated_401_after_refresh_is_fatal(oauth_emulator):
@@ -89,7 +103,7 @@ def test_short_tokens_under_a_rate_limit_with_eight_requests_in_flight(oauth_emu
         expected = truth_ids(oauth_emulator, stream, since=dt.datetime(2026, 10, 25, tzinfo=dt.UTC))
         assert sorted(run.ids(stream)) == sorted(expected), stream
     stats = oauth_emulator.stats()
-    assert stats["requests"].get("/oauth/v1/token 200", 0) >= 2
+    assert stats["requests"].get("/oauth/2026-03/token 200", 0) >= 2
     assert stats["peak_concurrency"] >= 2
     # The rate limit really held requests back while tokens expired.
     paused = re.search(r"([0-9.]+) s paused by the rolling limit", run.log)

@@ -145,7 +145,7 @@ def test_secrets_never_reach_output_logs_state_or_catalog(tmp_path):
             check=False,
         )
         outputs.append(failed.stdout + failed.stderr)
-        issued = emu.stats()["requests"].get("/oauth/v1/token 200", 0)
+        issued = emu.stats()["requests"].get("/oauth/2026-03/token 200", 0)
     everything = "\n".join(outputs)
     assert failed.returncode == 1
     assert issued >= 2

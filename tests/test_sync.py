@@ -228,6 +228,18 @@ def test_date_version_paths(emulator):
     assert not any(key.startswith("/account-info/v3/activity/") for key in requests)
 
 
+@pytest.mark.parametrize(("setting", "path"), [(None, "2026-09"), ("v3", "v3")])
+def test_the_default_version_is_the_newest_date_one_and_v3_still_works(emulator, setting, path):
+    emulator.reset_stats()
+    overrides = {} if setting is None else {"api_version": setting}
+    run = run_tap({**tap_config(emulator), **overrides})
+    assert sorted(run.ids("security_activity")) == sorted(truth_ids(emulator, "security_activity"))
+    paths = {
+        key.split("/activity/")[0] for key in emulator.stats()["requests"] if "/activity/" in key
+    }
+    assert paths == {f"/account-info/{path}"}
+
+
 def test_unknown_fields_do_not_break_a_run(fresh_emulator):
     fresh_emulator.configure(extra_fields=True)
     run = run_tap(tap_config(fresh_emulator))

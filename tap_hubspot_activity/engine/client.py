@@ -49,7 +49,7 @@ class Limits:
     max_concurrency: int = 8
     daily_quota_reserve: int = 10_000
     user_agent: str = "tap-hubspot-activity"
-    oauth_token_path: str = "/oauth/v1/token"  # noqa: S105 - a path, not a secret
+    oauth_token_path: str = "/oauth/2026-03/token"  # noqa: S105 - a path, not a secret
 
 
 class PortalClient:
@@ -105,6 +105,7 @@ class PortalClient:
         )
         self._portal_id: int | None = None
         self._lock = threading.Lock()
+        self.created = time.monotonic()
 
     def get(
         self, path: str, params: dict[str, t.Any], rules: EndpointRules, *, first: bool = False
@@ -139,9 +140,11 @@ class PortalClient:
     def summary(self, name: str) -> str:
         """Requests sent, time paused by the rolling limit, peak in flight, calls left."""
         daily = self.governor.daily_remaining
+        wall = time.monotonic() - self.created
         return (
-            f"Rate-limit governor of {name}: {self.governor.requests_sent} requests sent, "
-            f"{self.governor.seconds_waited:.1f} s paused by the rolling limit, "
+            f"Rate-limit governor of {name}: {self.governor.requests_sent} requests sent "
+            f"in {wall:.1f} s, {self.governor.paused_seconds():.1f} s paused by the rolling "
+            "limit (wall clock), "
             f"peak {self.slots.peak} in flight"
             + ("" if daily is None else f", {daily} calls left today")
         )

@@ -225,7 +225,9 @@ class Extraction:
             logger=self.logger,
         )
         where = spec.name if not self.multi else f"{spec.name} ({self.portals[job.portal].name})"
-        progress = Progress(where, job.start, self.logger)
+        end = job.end if spec.window_params is not None else None
+        paused = client.governor.paused_seconds
+        progress = Progress(where, job.start, self.logger, end=end, paused=paused)
         endpoint = Endpoint(
             client=client,
             path=spec.path,

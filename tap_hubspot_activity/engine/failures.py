@@ -34,7 +34,7 @@ class EndpointRules:
     skippable_when_forbidden: bool = False
     # An add-on stream is skipped, not failed, when its scope is missing.
     scope_is_optional: bool = False
-    api_version: str = "v3"
+    api_version: str = "2026-09"
 
 
 def describe(status: int, reason: str, body: Mapping[str, t.Any], path: str) -> str:

@@ -117,6 +117,12 @@ class RateLimitGovernor:
                     if not self._waiters:
                         self.seconds_waited += self._clock() - self._waiting_since
 
+    def paused_seconds(self) -> float:
+        """Wall-clock seconds in which any request waited its turn, a wait going on included."""
+        with self._lock:
+            ongoing = self._clock() - self._waiting_since if self._waiters else 0.0
+            return self.seconds_waited + ongoing
+
     def _try_take(self, *, first: bool) -> float:
         """0 when the request may go now (and is counted), else how long to wait (locked)."""
         self._check_daily_reserve()

@@ -130,13 +130,14 @@ class WindowSchedule:
                 planned.append(window)
                 continue
             pieces = verdict.pieces()
+            # No count: the guess behind the cut comes from one page's density and can
+            # be off fiftyfold; the progress lines count what was really read.
             self.logger.info(
-                "%s: splitting %s to %s in %d windows (its pages suggest about %d events)",
+                "%s: splitting %s to %s in %d windows: its pages were too dense for one",
                 self.name,
                 format_timestamp(window.low),
                 format_timestamp(window.high),
                 len(pieces),
-                verdict.estimate,
             )
             planned.extend(Window(low, high) for low, high, _ in pieces)
         self.windows = planned

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--oauth-client-secret", default=d.oauth_client_secret)
     add("--oauth-refresh-token", default=d.oauth_refresh_token)
     add("--token-lifetime-s", type=int, default=d.token_lifetime_s)
+    add(
+        "--token-case",
+        default=d.token_case,
+        choices=["", "snake", "camel"],
+        help="token answers' field names (default: v1 snake_case, 2026-03 camelCase)",
+    )
     add("--not-enterprise", action="store_true", help="audit-logs answers 403")
     add("--missing-scopes", action="store_true", help="activity endpoints answer 403")
     add(
@@ -126,6 +132,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         oauth_client_secret=args.oauth_client_secret,
         oauth_refresh_token=args.oauth_refresh_token,
         token_lifetime_s=args.token_lifetime_s,
+        token_case=args.token_case,
         enterprise=not args.not_enterprise,
         missing_scopes=args.missing_scopes,
         cms_enterprise=not args.not_cms_enterprise,

@@ -84,6 +84,7 @@ _FLOAT = {
     "slow_seconds",
 }
 _OPT_STR = {"access_token"}
+TOKEN_CASES = frozenset({"", "snake", "camel"})
 _STR = {
     "host",
     "after_bound",
@@ -91,6 +92,7 @@ _STR = {
     "oauth_client_id",
     "oauth_client_secret",
     "oauth_refresh_token",
+    "token_case",
 }
 
 
@@ -137,6 +139,10 @@ class EmulatorConfig:
     oauth_client_secret: str = "emu-client-secret"
     oauth_refresh_token: str = "emu-refresh-token"
     token_lifetime_s: int = 1800
+    # Field names of token answers: "" answers /oauth/v1/token in snake_case (its long
+    # documented form) and /oauth/2026-03/token in camelCase (as some of HubSpot's 2026 doc
+    # pages show it); "snake" or "camel" forces one on both.
+    token_case: str = ""
     enterprise: bool = True
     missing_scopes: bool = False
     # The CMS content audit log: False answers 403 (no CMS Hub Enterprise / no `content` scope).
@@ -193,6 +199,9 @@ class EmulatorConfig:
             if getattr(self, name) < 1:
                 msg = f"{name} must be >= 1"
                 raise ValueError(msg)
+        if self.token_case not in TOKEN_CASES:
+            msg = f"token_case must be one of {sorted(TOKEN_CASES)}"
+            raise ValueError(msg)
         negative = [
             name
             for name in _FLOAT | {"token_lifetime_s", "arrivals_per_request"}

@@ -44,6 +44,7 @@ def handle_control(
         ("POST", "config"),
         ("POST", "faults"),
         ("GET", "incidents"),
+        ("GET", "next-events"),
     }
     if (method, name) not in routes:
         return errors.not_found(path)
@@ -98,4 +99,6 @@ def _run(  # noqa: PLR0911 - one return per route
             int(data.get("after", 0)),
         )
         return {"ok": True}
+    if name == "next-events":
+        return emu.next_events()
     return emu.incidents()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from . import errors
 from .config import FAULT_KINDS, STREAMS, EmulatorConfig
-from .data import DAY_MS, HOUR_MS, seeded
+from .data import DAY_MS, HOUR_MS, iso_ms, seeded
 from .incidents import PERIOD_HOURS
 from .server import EmulatorHTTPServer
 from .store import EventStore
@@ -146,6 +146,20 @@ class HubSpotEmulator:
         with self.lock:
             events = self.store.select(stream, since_ms, until_ms, users)
             return [self.store.render(stream, ev) for ev in events]
+
+    def next_events(self) -> dict[str, Any]:
+        """Per stream, when its next event happens (ISO, UTC) and the data's cutoff.
+
+        The data is a function of the clock up to a second before start: events after it
+        appear only when the emulator is started again after they happen.
+        """
+        with self.lock:
+            cutoff = self.store.cutoff_ms
+            upcoming = {stream: self.store.next_event_ms(stream) for stream in self.store.events}
+        return {
+            "served_until": iso_ms(cutoff),
+            "next": {stream: None if ms is None else iso_ms(ms) for stream, ms in upcoming.items()},
+        }
 
     def add_events(self, stream: str, count: int, late_minutes: float = 0) -> list[dict[str, Any]]:
         """Insert `count` events stamped now, or `late_minutes` ago (late arrivals)."""

@@ -28,6 +28,8 @@ VERSIONS = frozenset({"v3", "2025-09", "2026-03", "2026-09"})
 _ACTIVITY = re.compile(r"^/account-info/([^/]+)/activity/(login|audit-logs|security)/?$")
 # The CMS content audit log: the older path (trailing slash in the spec) and the newer ones.
 _CMS = re.compile(r"^/cms/(?:v3/audit-logs|audit-logs/(?:v3|2026-03))/?$")
+# POST token endpoints: the deprecated v1 one (until 2027-02-16) and the date-versioned one.
+TOKEN_PATHS = {"/oauth/v1/token": "v1", "/oauth/2026-03/token": "2026-03"}
 _DETAILS = re.compile(r"^/account-info/([^/]+)/details/?$")
 
 
@@ -162,7 +164,7 @@ class Handler(BaseHTTPRequestHandler):
                 errors.fault_reply(str(fault), cfg.portal_id), _fault_rate_headers(cfg, str(fault))
             )
         if kind == "oauth":
-            return self._send(_oauth(emu, body))
+            return self._send(_oauth(emu, body, str(stream)))
         reply, headers = self._authorized(emu, stream, path, query)
         if fault == "truncated" and reply.status == HTTPStatus.OK:
             data = json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
@@ -214,8 +216,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def _route(path: str) -> tuple[str, str | None] | None:
     """("oauth" | "details" | "activity", stream) or None for a 404."""
-    if path == "/oauth/v1/token":
-        return "oauth", None
+    if path in TOKEN_PATHS:
+        return "oauth", TOKEN_PATHS[path]
     activity = _ACTIVITY.match(path)
     if activity and activity.group(1) in VERSIONS:
         return "activity", activity.group(2)
@@ -240,13 +242,23 @@ def _denied(cfg: EmulatorConfig, stream: str) -> errors.Reply | None:
     return None
 
 
-def _oauth(emu: HubSpotEmulator, body: bytes) -> errors.Reply:
+def _oauth(emu: HubSpotEmulator, body: bytes, version: str) -> errors.Reply:
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     if form.get("grant_type") != "refresh_token":
         return errors.oauth_error("BAD_GRANT_TYPE", "missing or unknown grant type")
-    return emu.issue_token(
+    reply = emu.issue_token(
         form.get("client_id", ""), form.get("client_secret", ""), form.get("refresh_token", "")
     )
+    case = emu.config.token_case or ("snake" if version == "v1" else "camel")
+    if reply.status != HTTPStatus.OK or case == "snake" or not isinstance(reply.body, dict):
+        return reply
+    camel = {_camel(key): value for key, value in reply.body.items()}
+    return errors.Reply(reply.status, camel, reply.headers, reply.content_type)
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
 
 
 def _details(cfg: EmulatorConfig) -> dict[str, Any]:

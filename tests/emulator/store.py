@@ -141,6 +141,20 @@ class EventStore:
             out.extend(bucket)
         return out
 
+    def next_event_ms(self, stream: str, horizon_hours: int = 72) -> int | None:
+        """When the first event after the cutoff happens: a restart after it serves it."""
+        first_hour = self.cutoff_ms // HOUR_MS
+        for hour in range(first_hour, first_hour + horizon_hours):
+            if stream == "cms":
+                bucket = cms.generate_bucket(self.config, hour, self.users)
+            else:
+                bucket = generate_bucket(self.config, stream, hour, len(self.users))
+            bucket.extend(self.planner.events_for(stream, hour))
+            later = [ev[0] for ev in bucket if ev[0] > self.cutoff_ms]
+            if later:
+                return min(later)
+        return None
+
     def render(self, stream: str, ev: Event) -> dict[str, Any]:
         if stream == "cms":
             return cms.render(ev, self.users[ev[2]])

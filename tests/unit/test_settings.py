@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_hubspot_activity.settings import portal_settings, settings_errors
+from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
 
 BASE = {"api_url": "https://api.hubapi.com", "api_version": "v3"}
 
@@ -54,3 +54,19 @@ def test_dates_and_versions_are_checked_in_every_mode():
     assert any("api_version" in error for error in errors)
     both = _errors(start_date="2026-02-01", end_date="2026-01-01", access_token="t")
     assert "end_date" in both[0]
+
+
+def test_the_oauth_token_endpoint_is_one_of_two_and_maps_to_its_path():
+    assert _errors(required=False, oauth_token_endpoint="v1") == []
+    (error,) = _errors(required=False, oauth_token_endpoint="/oauth/v1/token")
+    assert error.startswith("oauth_token_endpoint '/oauth/v1/token' is unknown")
+    base = {
+        "request_timeout": 60,
+        "max_retry_seconds": 300,
+        "max_response_mb": 16,
+        "max_concurrency": 8,
+        "daily_quota_reserve": 0,
+    }
+    assert engine_limits(base, "ua").oauth_token_path == "/oauth/2026-03/token"
+    chosen = engine_limits({**base, "oauth_token_endpoint": "v1"}, "ua")
+    assert chosen.oauth_token_path == "/oauth/v1/token"
