@@ -27,6 +27,8 @@ MELTANO_TIMEOUT_S = 300
 # The executable `meltano install` leaves for each plugin the tests run.
 PLUGIN_EXECUTABLES = {
     "tap-hubspot-activity": "extractors/tap-hubspot-activity/venv/bin/tap-hubspot-activity",
+    # The verification job's extractor inherits the tap's virtualenv.
+    "tap-hubspot-activity--verify": "extractors/tap-hubspot-activity/venv/bin/tap-hubspot-activity",
     "target-postgres": "loaders/target-postgres/venv/bin/target-postgres",
     "dbt-postgres": "utilities/dbt-postgres/venv/bin/dbt",
     "target-jsonl": "loaders/target-jsonl/venv/bin/target-jsonl",
