@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts import warehouse
+from scripts.demo_evidence import report_evidence
 from scripts.demo_report import (
     DBT_LOG,
     TABLES,
@@ -164,6 +165,12 @@ def run_dbt(env: dict[str, str], schema: str, *, full_refresh: bool) -> str:
     return analytics
 
 
+def summarize(env: dict[str, str], analytics: str, schema: str) -> None:
+    """What the dbt models say: the detections, then completeness and pipeline health."""
+    report_detections(env, analytics, schema)
+    report_evidence(env, analytics)
+
+
 def main() -> int:
     """Run the demo end to end."""
     DEMO_DIR.mkdir(exist_ok=True)
@@ -225,7 +232,7 @@ def main() -> int:
         report(summary_env, schema, target_key, fresh=full_refresh, upcoming=upcoming)
         say()
         analytics = run_dbt({**visible, **env}, schema, full_refresh=full_refresh)
-        report_detections(summary_env, analytics, schema)
+        summarize(summary_env, analytics, schema)
     finally:
         # Stop first, print after: a closed stdout must not leave processes behind.
         stopped = []

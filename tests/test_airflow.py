@@ -41,6 +41,7 @@ DAGS = ROOT / "orchestrate" / "airflow" / "dags"
 
 HOURLY = "meltano_hubspot-activity-elt-hourly"
 EVIDENCE = "meltano_hubspot-activity-evidence-monthly"
+VERIFY = "meltano_hubspot-activity-verify-daily"
 EL_TASK = "tap-hubspot-activity_target-postgres"
 DBT_TASK = "dbt-postgres_build"
 EVIDENCE_TASK = "tap-hubspot-activity_target-jsonl"
@@ -341,7 +342,11 @@ def test_airflow_builds_one_dag_per_meltano_schedule(airflow_env, home):
     )
 
     assert first["import_errors"] == {}
-    assert set(first["dags"]) == {HOURLY, EVIDENCE}
+    assert set(first["dags"]) == {HOURLY, EVIDENCE, VERIFY}
+    # The verification job: its own extractor (its own state id), then dbt.
+    assert set(first["dags"][VERIFY]["tasks"]) == set(first["dags"][HOURLY]["tasks"]) - {
+        EL_TASK
+    } | {"tap-hubspot-activity--verify_target-postgres"}
     assert first["fleet"] == ["hubspot_activity_fleet"]
     assert cached == first
     listings = [call for call in meltano_calls(airflow_env) if "schedule list" in call]

@@ -15,7 +15,8 @@ held as (
 missing as (
     select
         listed.manifest_id,
-        listed.event_id
+        listed.event_id,
+        row_number() over (partition by listed.manifest_id order by listed.event_id) as position
     from listed
     left join held
         on held.portal_id = listed.portal_id
@@ -28,7 +29,8 @@ missing_per_manifest as (
     select
         manifest_id,
         cast(count(*) as {{ dbt.type_bigint() }}) as events_missing,
-        {{ dbt.listagg('event_id', "', '", 'order by event_id', 20) }} as missing_event_ids
+        -- The first 20 (listagg's own limit is not portable: nulls are skipped instead).
+        {{ dbt.listagg('case when position <= 20 then event_id end', "', '", 'order by event_id') }} as missing_event_ids
     from missing
     group by manifest_id
 )
