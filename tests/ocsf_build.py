@@ -59,6 +59,12 @@ MODELS = (
     *OCSF_CLASSES.values(),
     "ocsf_events",
     "ocsf_export",
+    # Completeness (no verification run here, so evidence_drift is empty and left out).
+    "stg_sync_manifests",
+    "manifest_events",
+    "warehouse_events",
+    "completeness",
+    "pipeline_health",
 )
 
 

@@ -6,7 +6,7 @@ like to an account. The loader's own stage commands (PUT, REMOVE, SELECT from @s
 are beyond fakesnow, so the tables are created and filled here through the Snowflake
 connector, in target-snowflake's shape: table and column names upper case as the
 stream names them (portalId -> PORTALID, no underscores added), objects as VARIANT,
-times as TIMESTAMP_NTZ in UTC, integers as NUMBER.
+arrays as ARRAY, times as TIMESTAMP_NTZ in UTC, integers as NUMBER.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ SNOWFLAKE_TYPES = {
     "timestamp without time zone": "TIMESTAMP_NTZ",
     "jsonb": "VARIANT",
     "json": "VARIANT",
+    "ARRAY": "ARRAY",  # sync_manifests.ids, text[] in PostgreSQL
 }
 BATCH_ROWS = 5000
 

@@ -88,7 +88,7 @@ def snowflake(
         cursor.execute(f"USE DATABASE {DATABASE}")
         loaded = {
             table: copy_table(ocsf_build.pg.uri, SOURCE_SCHEMA, table, conn, SOURCE_SCHEMA)
-            for table in TABLES
+            for table in (*TABLES, "sync_manifests")
         }
         env = {
             **ocsf_build.env,
@@ -118,7 +118,17 @@ def test_the_whole_project_builds_on_snowflake(snowflake, ocsf_build):
         return output.rsplit("TOTAL=", maxsplit=1)[-1].split(maxsplit=1)[0]
 
     assert total(snowflake.output) == total(ocsf_build.build_output)
-    assert snowflake.loaded == {table: ocsf_build.count(SOURCE_SCHEMA, table) for table in TABLES}
+    assert snowflake.loaded == {
+        table: ocsf_build.count(SOURCE_SCHEMA, table) for table in (*TABLES, "sync_manifests")
+    }
+
+
+def test_completeness_on_snowflake_lists_the_same_events_and_misses_none(snowflake, ocsf_build):
+    [checked] = snowflake.select("completeness", "count(*) AS n", "sum(events_missing) AS missing")
+    assert checked == {"n": ocsf_build.count(SOURCE_SCHEMA, "sync_manifests"), "missing": 0}
+    # One load: every event listed once.
+    events = sum(ocsf_build.count(SOURCE_SCHEMA, table) for table in TABLES)
+    assert snowflake.count(ANALYTICS.upper(), "MANIFEST_EVENTS") == events
 
 
 def test_every_model_has_the_same_rows_as_on_postgresql(snowflake, ocsf_build):

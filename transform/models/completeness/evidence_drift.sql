@@ -5,7 +5,8 @@
 --     verification job has loaded it since, so it is healed.
 --   missing_from_hubspot: the warehouse holds an event, loaded before a verification
 --     re-read its range, that HubSpot no longer returned, inside HubSpot's retention
---     (deleted or altered at HubSpot).
+--     (deleted at HubSpot; manifests carry ids, not contents, so an event changed in
+--     place is not seen).
 -- Only unfiltered reads ({} filter) are compared: a user_ids filter reads a subset.
 with listed as (
     select * from {{ ref('manifest_events') }}
