@@ -15,12 +15,13 @@ from tap_hubspot_activity.engine.errors import (
     StreamUnavailableError,
     TerminatedError,
 )
-from tap_hubspot_activity.engine.manifests import Manifest, ManifestScope
-from tap_hubspot_activity.engine.paging import Endpoint, fetch_window, read_chain
+from tap_hubspot_activity.engine.manifests import ManifestScope
+from tap_hubspot_activity.engine.paging import Endpoint, fetch_window
 from tap_hubspot_activity.engine.progress import Progress
 from tap_hubspot_activity.engine.records import RecordShaper
 from tap_hubspot_activity.engine.schedule import WindowSchedule
 from tap_hubspot_activity.engine.spool import Spool
+from tap_hubspot_activity.engine.spooling import spool_chain, spool_windows
 from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 if t.TYPE_CHECKING:
@@ -28,9 +29,7 @@ if t.TYPE_CHECKING:
     from logging import Logger
 
     from tap_hubspot_activity.engine.jobs import Job, PortalSettings
-
-# A cursor chain is spooled in batches of this many records.
-CHAIN_BATCH = 1000
+    from tap_hubspot_activity.engine.manifests import Manifest
 
 
 class PortalsFailedError(FatalError):
@@ -249,21 +248,7 @@ class Extraction:
         )
         scope = ManifestScope.of(spec.name, endpoint.portal_id, endpoint.params)
         if spec.window_params is None:
-            batch: list[dict[str, t.Any]] = []
-            events: list[tuple[str, str]] = []
-            for record in read_chain(endpoint, job.start, job.end):
-                batch.append(record)
-                events.append((record["occurredAt"], str(record["id"])))
-                if len(batch) >= CHAIN_BATCH:
-                    spool.append(batch)
-                    progress.emitted(len(batch))
-                    batch = []
-            spool.append(batch)
-            progress.emitted(len(batch))
-            # The chain's manifests come after all of its records: its bookmark moves
-            # only once the whole chain was emitted, after them.
-            spool.append([], scope.chain(job.start, job.end, events))
-            progress.finish()
+            spool_chain(endpoint, job.start, job.end, spool=spool, scope=scope, progress=progress)
             return
         window_params = spec.window_params
         schedule = WindowSchedule(
@@ -275,15 +260,9 @@ class Extraction:
             stop=self._portal_stops[job.portal],
             logger=self.logger,
         )
-        low = job.start
-        for high, records in schedule.closed_windows():
-            # A window's manifest comes before its records: a STATE written between two
-            # of them already follows the manifest that names them.
-            spool.append(records, [scope.window(low, high, records)])
-            low = high
-            progress.emitted(len(records), closed_until=high)
-            self.logger.debug("%s: %d events up to %s", where, len(records), format_timestamp(high))
-        progress.finish()
+        spool_windows(
+            schedule, job.start, spool=spool, scope=scope, progress=progress, logger=self.logger
+        )
 
     def _fail(self, portal: str | None, error: HubspotError) -> None:
         with self._lock:

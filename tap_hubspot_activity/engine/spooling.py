@@ -1,0 +1,81 @@
+"""A job's read written to its spool: records in batches, each with its manifests in place."""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_hubspot_activity.engine.paging import read_chain
+from tap_hubspot_activity.engine.timestamps import format_timestamp
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+    from logging import Logger
+
+    from tap_hubspot_activity.engine.manifests import Manifest, ManifestScope
+    from tap_hubspot_activity.engine.paging import Endpoint
+    from tap_hubspot_activity.engine.progress import Progress
+    from tap_hubspot_activity.engine.schedule import WindowSchedule
+    from tap_hubspot_activity.engine.spool import Spool
+
+# A cursor chain is spooled in batches of this many records; closed windows in batches
+# of at least this many.
+CHAIN_BATCH = 1000
+WINDOW_BATCH = 10_000
+
+
+def spool_chain(  # noqa: PLR0913 - the read, where it goes and what it reports
+    endpoint: Endpoint,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    spool: Spool,
+    scope: ManifestScope,
+    progress: Progress,
+) -> None:
+    """The chain's records in [start, end), then its manifests."""
+    batch: list[dict[str, t.Any]] = []
+    events: list[tuple[str, str]] = []
+    for record in read_chain(endpoint, start, end):
+        batch.append(record)
+        events.append((record["occurredAt"], str(record["id"])))
+        if len(batch) >= CHAIN_BATCH:
+            spool.append(batch)
+            progress.emitted(len(batch))
+            batch = []
+    spool.append(batch)
+    progress.emitted(len(batch))
+    # The chain's manifests come after all of its records: its bookmark moves only once
+    # the whole chain was emitted, after them.
+    spool.append([], scope.chain(start, end, events))
+    progress.finish()
+
+
+def spool_windows(  # noqa: PLR0913 - the read, where it goes and what it reports
+    schedule: WindowSchedule,
+    start: dt.datetime,
+    *,
+    spool: Spool,
+    scope: ManifestScope,
+    progress: Progress,
+    logger: Logger,
+) -> None:
+    """The schedule's closed windows from `start`, each batch's manifests first."""
+    low = start
+    held: list[dict[str, t.Any]] = []
+    manifests: list[Manifest] = []
+    for high, records in schedule.closed_windows():
+        manifests.append(scope.window(low, high, records))
+        held += records
+        low = high
+        logger.debug("%s: %d events up to %s", schedule.name, len(records), format_timestamp(high))
+        # Windows go to the spool WINDOW_BATCH records at a time, their manifests before
+        # their records: a STATE written between two records already follows the
+        # manifests that name them, and small windows cost few manifest writes.
+        if len(held) >= WINDOW_BATCH:
+            spool.append(held, manifests)
+            progress.emitted(len(held), closed_until=high)
+            held, manifests = [], []
+    if manifests:
+        spool.append(held, manifests)
+        progress.emitted(len(held), closed_until=low)
+    progress.finish()
