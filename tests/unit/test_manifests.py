@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import threading
+import typing as t
 
 from tap_hubspot_activity.engine.manifests import Manifest, ManifestScope
+from tap_hubspot_activity.engine.progress import Progress
 from tap_hubspot_activity.engine.spool import Spool
+from tap_hubspot_activity.engine.spooling import spool_windows
 from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -84,3 +88,41 @@ def test_the_spool_replays_a_manifest_where_it_was_written():
     assert replayed[1] == records[0]
     assert isinstance(replayed[2], Manifest)
     assert replayed[2].record_count == 0
+
+
+class Closed:
+    """Windows already closed, as a WindowSchedule yields them."""
+
+    name = "audit_logs"
+
+    def __init__(self, windows: list[tuple[dt.datetime, list[dict[str, str]]]]) -> None:
+        self.windows = windows
+
+    def closed_windows(self):
+        yield from self.windows
+
+
+def test_windows_go_out_in_batches_each_after_the_manifests_that_name_them():
+    hour = dt.timedelta(hours=1)
+    windows = [
+        (
+            START + (n + 1) * hour,
+            [{"id": f"w{n}-{i}", "occurredAt": stamp(n * 3_600_000 + i)} for i in range(4_000)],
+        )
+        for n in range(5)
+    ]
+    spool = Spool(whole=False, stop=threading.Event())
+    progress = Progress("audit_logs", START, logging.getLogger("test"))
+    spool_windows(
+        t.cast("t.Any", Closed(windows)),
+        START,
+        spool=spool,
+        scope=ManifestScope.of("audit_logs", 7, {}),
+        progress=progress,
+        logger=logging.getLogger("test"),
+    )
+    spool.finish(None)
+    kinds = "".join("M" if isinstance(item, Manifest) else "r" for item in spool.replay())
+    # 3 windows reach 10,000 records: their 3 manifests, their records; then the last 2.
+    assert kinds == "MMM" + "r" * 12_000 + "MM" + "r" * 8_000
+    assert progress.records == 20_000
