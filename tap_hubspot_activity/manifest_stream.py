@@ -33,9 +33,13 @@ SCHEMAS = SchemaDirectory(resources.files(schemas))
 class SyncManifestsStream(Stream):
     """One record per range read: what was emitted for it, for dbt's completeness checks.
 
-    The activity streams hand their manifests to `emit` while they sync, so each one is
-    written before any STATE that covers its events (see engine/manifests.py). Synced
-    on its own, as the SDK does with every stream, it has nothing left to emit.
+    The activity streams `hold` their manifests as the engine hands them over and
+    `flush` them just before the SDK writes a STATE (every STATE_MSG_FREQUENCY records
+    of a stream, and at its end), so each one is written before any STATE that covers
+    its events. Writing manifests writes the tap's STATE too, whose size grows with the
+    portals: flushed only there, the STATE volume stays proportional to the records, not
+    to the square of the portals. Synced on its own, as the SDK does with every stream
+    (last), it writes whatever is still held.
     """
 
     name = "sync_manifests"
@@ -57,10 +61,14 @@ class SyncManifestsStream(Stream):
         self.purpose = "verification" if self.config.get("verify_days") else "extraction"
         self.pending: list[Manifest] = []
 
-    def emit(self, manifests: list[Manifest]) -> None:
-        """Write these manifests now (a RECORD each, then the tap's STATE)."""
-        self.pending.extend(manifests)
-        self.sync()
+    def hold(self, manifest: Manifest) -> None:
+        """Keep a manifest until the next `flush`."""
+        self.pending.append(manifest)
+
+    def flush(self) -> None:
+        """Write the held manifests now, if any (a RECORD each, then the tap's STATE)."""
+        if self.pending:
+            self.sync()
 
     def record(self, manifest: Manifest) -> dict[str, t.Any]:
         """The manifest as a sync_manifests record."""

@@ -66,6 +66,7 @@ class ActivityStream(Stream):
         super().__init__(tap)
         self.extraction = extraction
         self.manifests = manifests
+        self.records_synced = 0
         partitions = len(self.partitions or [{}])
         self.STATE_MSG_FREQUENCY = max(
             MIN_STATE_EVERY, RECORDS_PER_STATE_PER_PARTITION * partitions
@@ -159,19 +160,23 @@ class ActivityStream(Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        # Manifests are written when the engine places them: a window's just before
-        # its first record, a chain's (and empty windows') before the partition's end.
-        pending: list[Manifest] = []
+        partitions = self.partitions or []
+        first, last = (partitions[0], partitions[-1]) if partitions else (None, None)
+        if context == first:
+            self.records_synced = 0  # the SDK counts a sync's records across partitions
         for item in self.extraction.records(self.job(context, dt.datetime.now(dt.UTC))):
             if isinstance(item, Manifest):
-                pending.append(item)
+                # The engine hands a window's manifest over before its records.
+                self.manifests.hold(item)
                 continue
-            if pending:
-                self.manifests.emit(pending)
-                pending = []
+            self.records_synced += 1
+            if self.records_synced % self.STATE_MSG_FREQUENCY == 0:
+                # The SDK writes a STATE right after this record: the manifests of
+                # every record up to it go out first.
+                self.manifests.flush()
             yield item
-        if pending:
-            self.manifests.emit(pending)
+        if context == last:
+            self.manifests.flush()  # before the STATE that ends the stream's sync
 
 
 class WindowedStream(ActivityStream):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import typing as t
+from collections import Counter
 
 import pytest
 
@@ -250,3 +252,34 @@ def test_token_never_in_output(emulator):
     run = run_tap(tap_config(emulator))
     assert TOKEN not in run.output
     assert TOKEN not in run.log
+
+
+def test_no_state_passes_an_event_before_its_manifest():
+    # Dense enough that STATEs fall inside the audit log's windows, not only after them.
+    busy = EmulatorConfig(seed=5, **{**SMALL_PORTAL, "audits_per_day": 400.0})
+    with HubSpotEmulator(busy) as emulator:
+        run = run_tap(tap_config(emulator, cms_content_audit=True))
+    listed: Counter[tuple[str, str]] = Counter()
+    emitted: list[tuple[str, str, str]] = []
+    checked = 0
+    for line in filter(None, run.output.split("\n")):
+        message = json.loads(line)
+        if message["type"] == "RECORD" and message["stream"] == "sync_manifests":
+            manifest = message["record"]
+            listed.update((manifest["stream"], event_id) for event_id in manifest["ids"])
+        elif message["type"] == "RECORD":
+            record = message["record"]
+            emitted.append((message["stream"], record["id"], record["occurredAt"]))
+        elif message["type"] == "STATE":
+            bookmarks = message["value"]["bookmarks"]
+            for stream, event_id, occurred_at in emitted:
+                bookmark = bookmarks.get(stream, {}).get("replication_key_value")
+                if bookmark and occurred_at <= bookmark:
+                    checked += 1
+                    assert (stream, event_id) in listed, (stream, event_id)
+    # Mid-stream STATEs of the audit log moved its bookmark past earlier events.
+    audit = sum(stream == "audit_logs" for stream, _, _ in emitted)
+    assert audit > 20_000
+    assert checked > 2 * len(emitted)
+    # Every event emitted is listed once, and nothing else is.
+    assert listed == Counter((stream, event_id) for stream, event_id, _ in emitted)
