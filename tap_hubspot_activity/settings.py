@@ -72,6 +72,7 @@ def engine_limits(config: Mapping[str, t.Any], user_agent: str) -> Limits:
         max_concurrency=int(config["max_concurrency"]),
         daily_quota_reserve=int(config["daily_quota_reserve"]),
         user_agent=user_agent,
+        details_path=f"/account-info/{config.get('api_version', DEFAULT_API_VERSION)}/details",
         oauth_token_path=OAUTH_TOKEN_PATHS[
             str(config.get("oauth_token_endpoint") or DEFAULT_OAUTH_TOKEN_ENDPOINT)
         ],

@@ -54,7 +54,7 @@ class Handler(BaseHTTPRequestHandler):
                 "at": time.monotonic(),
             }
         )
-        if self.route == "/account-info/v3/details" and not self.server.attack_details:
+        if self.route.endswith("/details") and not self.server.attack_details:
             self.json({"portalId": 9})
             return
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):

@@ -251,7 +251,7 @@ def test_retry_after_inf_is_ignored_and_the_usual_waits_are_logged():
     with HostileServer(hostile.retry_after_inf, attack_details=True) as server:
         run = run_cli(_config(server, max_retry_seconds=12))
     # inf is no number of seconds: the rolling window's 10 s are waited instead.
-    assert "Retrying /account-info/v3/details in 10.0 s" in run.stderr
+    assert "Retrying /account-info/2026-09/details in 10.0 s" in run.stderr
     assert_plain_failure(run, "429", "the 10 s to wait")
 
 
@@ -373,8 +373,8 @@ def test_the_details_call_is_retried_once_per_portal_and_named_right():
     with HostileServer(hostile.unavailable, attack_details=True) as server:
         run = run_cli(_config(server))
         retried = len(server.paths("/details"))
-    assert_plain_failure(run, "503", "/account-info/v3/details")
-    assert "Retrying /account-info/v3/details" in run.stderr
+    assert_plain_failure(run, "503", "/account-info/2026-09/details")
+    assert "Retrying /account-info/2026-09/details" in run.stderr
     assert retried <= 4  # one budget of 3 s (1 + 2 s of waits), not one per stream
     assert run.seconds < 15
 

@@ -69,7 +69,7 @@ def test_each_portal_reconciles_and_keeps_its_own_bookmark(three_portals, parall
             newest = max(r["occurredAt"] for r in run.records[stream] if r["portalId"] == portal_id)
             assert bookmarks[label] == newest
     for emulator in three_portals.values():
-        assert emulator.stats()["requests"].get("/account-info/v3/details 200") == 1
+        assert emulator.stats()["requests"].get("/account-info/2026-09/details 200") == 1
 
 
 @pytest.mark.parametrize(("parallel", "expected_peak"), [(1, 1), (3, 3)])

@@ -240,6 +240,9 @@ def test_the_default_version_is_the_newest_date_one_and_v3_still_works(emulator,
         key.split("/activity/")[0] for key in emulator.stats()["requests"] if "/activity/" in key
     }
     assert paths == {f"/account-info/{path}"}
+    # The portal's details too: v3 paths go unsupported in September 2027.
+    details = [key for key in emulator.stats()["requests"] if "/details" in key]
+    assert details == [f"/account-info/{path}/details 200"]
 
 
 def test_unknown_fields_do_not_break_a_run(fresh_emulator):

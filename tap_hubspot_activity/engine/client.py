@@ -36,7 +36,6 @@ if t.TYPE_CHECKING:
     from tap_hubspot_activity.engine.errors import Redactor
 
 CONNECT_TIMEOUT_SECONDS = 10.0
-DETAILS_PATH = "/account-info/v3/details"
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,9 @@ class Limits:
     daily_quota_reserve: int = 10_000
     user_agent: str = "tap-hubspot-activity"
     oauth_token_path: str = "/oauth/2026-03/token"  # noqa: S105 - a path, not a secret
+    # The portal's details (its id), in the configured API version: v3 paths go
+    # unsupported in September 2027.
+    details_path: str = "/account-info/2026-09/details"
 
 
 class PortalClient:
@@ -126,13 +128,13 @@ class PortalClient:
             self.governor.chains(-1)
 
     def portal_id(self) -> int:
-        """The portal's id, from GET /account-info/v3/details once per run."""
+        """The portal's id, from GET /account-info/<api_version>/details once per run."""
         with self._lock:
             if self._portal_id is None:
-                body = self.get(DETAILS_PATH, {}, EndpointRules())
+                body = self.get(self.limits.details_path, {}, EndpointRules())
                 portal_id = body.get("portalId")
                 if not isinstance(portal_id, int) or isinstance(portal_id, bool):
-                    msg = f"HubSpot's {DETAILS_PATH} answer has no integer portalId"
+                    msg = f"HubSpot's {self.limits.details_path} answer has no integer portalId"
                     raise FatalError(msg)
                 self._portal_id = portal_id
             return self._portal_id
