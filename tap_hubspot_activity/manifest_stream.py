@@ -102,5 +102,6 @@ class SyncManifestsStream(Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        while self.pending:
-            yield self.record(self.pending.pop(0))
+        held, self.pending = self.pending, []
+        for manifest in held:
+            yield self.record(manifest)
