@@ -63,7 +63,7 @@ measured as (
 aged as (
     select
         measured.*,
-        {{ dbt.datediff('last_load_at', dbt.current_timestamp(), 'hour') }} as hours_since_last_load,
+        cast({{ dbt.datediff('last_load_at', dbt.current_timestamp(), 'hour') }} as {{ dbt.type_bigint() }}) as hours_since_last_load,
         -- Login history is kept 90 days: what happened after the last load is lost
         -- once the last load is that old.
         case
