@@ -34,14 +34,15 @@ DROPPED = "hubspot_activity_dropping_loader"
 TABLES = {"login_activity": "login", "audit_logs": "audit-logs", "security_activity": "security"}
 TAP = ROOT / ".meltano" / "extractors/tap-hubspot-activity/venv/bin/tap-hubspot-activity"
 TARGET = ROOT / ".meltano" / "loaders/target-postgres/venv/bin/target-postgres"
-# Drops the first RECORD of each activity stream after every STATE: a loader losing
-# the first record of each batch, as target-duckdb 0.8.0 did.
+# Drops the first RECORD of each activity stream at the start and after every STATE: a
+# loader losing the first record of each batch, as target-duckdb 0.8.0 did.
 DROPPER = """
 import sys
-dropped, armed = 0, set()
+streams = {"login_activity", "audit_logs", "security_activity"}
+dropped, armed = 0, set(streams)
 for line in sys.stdin:
     if line.startswith('{"type":"STATE"'):
-        armed = {"login_activity", "audit_logs", "security_activity"}
+        armed = set(streams)
     elif line.startswith('{"type":"RECORD"'):
         stream = line.split('"stream":"', 1)[1].split('"', 1)[0]
         if stream in armed:
