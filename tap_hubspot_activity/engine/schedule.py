@@ -95,6 +95,15 @@ class WindowSchedule:
                 self.windows.pop(0)
             yield head.high, t.cast("Records", head.outcome)
 
+    def next_is_ready(self) -> bool:
+        """Whether `closed_windows` can give its next window without waiting or failing."""
+        with self.changed:
+            return (
+                bool(self.windows)
+                and self.windows[0].done
+                and not any(window.error for window in self.windows)
+            )
+
     def _start_fetches(self) -> None:
         in_flight = sum(window.started and not window.done for window in self.windows)
         held = sum(window.held_records() for window in self.windows)

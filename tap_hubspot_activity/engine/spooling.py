@@ -17,8 +17,8 @@ if t.TYPE_CHECKING:
     from tap_hubspot_activity.engine.schedule import WindowSchedule
     from tap_hubspot_activity.engine.spool import Spool
 
-# A cursor chain is spooled in batches of this many records; closed windows in batches
-# of at least this many.
+# A cursor chain is spooled in batches of this many records; closed windows that are
+# ready together in batches of up to about this many.
 CHAIN_BATCH = 1000
 WINDOW_BATCH = 10_000
 
@@ -68,10 +68,11 @@ def spool_windows(  # noqa: PLR0913 - the read, where it goes and what it report
         held += records
         low = high
         logger.debug("%s: %d events up to %s", schedule.name, len(records), format_timestamp(high))
-        # Windows go to the spool WINDOW_BATCH records at a time, their manifests before
-        # their records: a STATE written between two records already follows the
-        # manifests that name them, and small windows cost few manifest writes.
-        if len(held) >= WINDOW_BATCH:
+        # Windows ready one after another go to the spool together, up to WINDOW_BATCH
+        # records, their manifests first: few manifest writes on a fast read. A window
+        # still awaited (or a failed fetch) sends what is held at once, so what closed
+        # before a failure is emitted.
+        if len(held) >= WINDOW_BATCH or not schedule.next_is_ready():
             spool.append(held, manifests)
             progress.emitted(len(held), closed_until=high)
             held, manifests = [], []
