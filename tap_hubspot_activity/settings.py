@@ -6,8 +6,8 @@ import os
 import re
 import typing as t
 
-from tap_hubspot_activity.engine.client import Limits
 from tap_hubspot_activity.engine.jobs import PortalSettings
+from tap_hubspot_activity.engine.limits import Limits
 from tap_hubspot_activity.engine.timestamps import parse_datetime_setting
 from tap_hubspot_activity.engine.urls import url_error
 

@@ -7,7 +7,7 @@ import time
 import typing as t
 from collections import defaultdict
 
-from tap_hubspot_activity.engine.client import Limits, PortalClient
+from tap_hubspot_activity.engine.client import PortalClient
 from tap_hubspot_activity.engine.errors import (
     FatalError,
     HubspotError,
@@ -29,6 +29,7 @@ if t.TYPE_CHECKING:
     from logging import Logger
 
     from tap_hubspot_activity.engine.jobs import Job, PortalSettings
+    from tap_hubspot_activity.engine.limits import Limits
     from tap_hubspot_activity.engine.manifests import Manifest
 
 
