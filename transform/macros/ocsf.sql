@@ -182,25 +182,34 @@
     6001: ['Web Resources Activity', 6, 'Application Activity'],
 } -%}
 {%- set class_name, category_uid, category_name = classes[class_uid] -%}
-named as (
+-- status_id 0 (Unknown) where the source does not say: OCSF's base event defines it
+-- for every class, and a reader filtering on it must not lose rows to a null.
+statused as (
     select
         {{ mapped }}.*,
+        coalesce({{ mapped }}.status_id, 0) as known_status_id
+    from {{ mapped }}
+),
+
+named as (
+    select
+        statused.*,
         activity_captions.caption as activity_caption,
         severity_captions.caption as severity,
         status_captions.caption as status
-    from {{ mapped }}
+    from statused
     left join {{ ref('ocsf_enum_captions') }} as activity_captions
         on activity_captions.class_uid = {{ class_uid }}
         and activity_captions.attribute = 'activity_id'
-        and activity_captions.enum_value = {{ mapped }}.activity_id
+        and activity_captions.enum_value = statused.activity_id
     left join {{ ref('ocsf_enum_captions') }} as severity_captions
         on severity_captions.class_uid = {{ class_uid }}
         and severity_captions.attribute = 'severity_id'
-        and severity_captions.enum_value = {{ mapped }}.severity_id
+        and severity_captions.enum_value = statused.severity_id
     left join {{ ref('ocsf_enum_captions') }} as status_captions
         on status_captions.class_uid = {{ class_uid }}
         and status_captions.attribute = 'status_id'
-        and status_captions.enum_value = {{ mapped }}.status_id
+        and status_captions.enum_value = statused.known_status_id
 ),
 
 common as (
@@ -235,7 +244,7 @@ select
     cast(type_name as {{ dbt.type_string() }}) as type_name,
     severity_id,
     cast(severity as {{ dbt.type_string() }}) as severity,
-    status_id,
+    known_status_id as status_id,
     cast(status as {{ dbt.type_string() }}) as status,
     cast(actor_user_uid as {{ dbt.type_string() }}) as actor_user_uid,
     cast(actor_user_email as {{ dbt.type_string() }}) as actor_user_email,
@@ -257,7 +266,7 @@ select
         ['type_name', 'type_name'],
         ['severity_id', 'severity_id'],
         ['severity', 'severity'],
-        ['status_id', 'status_id'],
+        ['status_id', 'known_status_id'],
         ['status', 'status'],
         ['time', 'time_ms'],
         ['message', 'message'],

@@ -3,11 +3,41 @@
 -- `failed_login_burst_threshold` of them fall inside one such window. One row per
 -- burst with what an analyst needs to act: who, when, how many, from where, and
 -- whether a successful login followed (possible account takeover).
+-- Incremental: the bursts of the users with logins loaded since the last build are
+-- computed again from their whole login history and replace theirs (a late failure can
+-- join two bursts, a late success changes succeeded_at); other users' are kept.
+-- loaded_at is the newest load of the logins behind the burst.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['portal_id', 'user_id'],
+        indexes=[{'columns': ['portal_id', 'user_id']}],
+        post_hook=["{{ hs_save_watermark([ref('activity_events')]) }}"],
+    )
+}}
 
 {%- set threshold = var('failed_login_burst_threshold') | int %}
 {%- set window_minutes = var('failed_login_burst_window_minutes') | int %}
 
-with failed as (
+with logins as (
+    select *
+    from {{ ref('activity_events') }} as events
+    where events.source = 'login'
+      and events.actor_user_id is not null
+    {%- if is_incremental() %}
+      and exists (
+        select 1
+        from {{ ref('activity_events') }} as new_logins
+        where new_logins.source = 'login'
+          and new_logins.loaded_at > {{ hs_watermark() }}
+          and new_logins.portal_id = events.portal_id
+          and new_logins.actor_user_id = events.actor_user_id
+      )
+    {%- endif %}
+),
+
+failed as (
     select
         portal_id,
         event_id,
@@ -17,10 +47,10 @@ with failed as (
         ip_address,
         country_code,
         location,
-        user_agent
-    from {{ ref('activity_events') }}
+        user_agent,
+        loaded_at
+    from logins
     where action = 'auth.login_failed'
-      and actor_user_id is not null
 ),
 
 gaps as (
@@ -98,6 +128,7 @@ bursts as (
         max(occurred_at) as last_failed_at,
         count(*) as failed_logins,
         count(distinct ip_address) as distinct_ip_addresses,
+        max(loaded_at) as loaded_at,
         {{ dbt.listagg('event_id', "','", 'order by occurred_at, event_id') }} as event_ids
     from flagged_runs
     group by portal_id, user_id, run_number
@@ -167,12 +198,13 @@ successes as (
         bursts.run_number,
         logins.occurred_at,
         logins.ip_address,
+        logins.loaded_at,
         row_number() over (
             partition by bursts.portal_id, bursts.user_id, bursts.run_number
             order by logins.occurred_at, logins.event_id
         ) as position
     from bursts
-    inner join {{ ref('activity_events') }} as logins
+    inner join logins
         on logins.portal_id = bursts.portal_id
         and logins.actor_user_id = bursts.user_id
         and logins.action = 'auth.login_succeeded'
@@ -206,7 +238,11 @@ select
         when successes.occurred_at is null then null
         when success_ips.ip_address is not null then true
         else false
-    end as succeeded_from_burst_ip
+    end as succeeded_from_burst_ip,
+    case
+        when successes.loaded_at > bursts.loaded_at then successes.loaded_at
+        else bursts.loaded_at
+    end as loaded_at
 from bursts
 inner join peaks
     on peaks.portal_id = bursts.portal_id

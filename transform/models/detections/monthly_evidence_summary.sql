@@ -3,34 +3,10 @@
 -- a monthly security review.
 {% set streams = ['login_activity', 'audit_logs', 'security_activity', 'cms_content_audit'] %}
 
-with events as (
-    select
-        portal_id,
-        {{ hs_utc_month('occurred_at') }} as month_start,
-        source,
-        action,
-        actor_user_id,
-        occurred_at
-    from {{ ref('activity_events') }}
-),
-
-activity as (
-    select
-        portal_id,
-        month_start,
-        cast(count(*) as {{ dbt.type_bigint() }}) as events,
-        cast(sum(case when source = 'login' then 1 else 0 end) as {{ dbt.type_bigint() }}) as login_attempts,
-        cast(sum(case when action = 'auth.login_succeeded' then 1 else 0 end) as {{ dbt.type_bigint() }}) as logins_succeeded,
-        cast(sum(case when action = 'auth.login_failed' then 1 else 0 end) as {{ dbt.type_bigint() }}) as logins_failed,
-        cast(count(distinct case when action = 'auth.login_succeeded' then actor_user_id end) as {{ dbt.type_bigint() }}) as users_logged_in,
-        cast(sum(case when source = 'audit' then 1 else 0 end) as {{ dbt.type_bigint() }}) as audit_events,
-        cast(sum(case when source = 'security' then 1 else 0 end) as {{ dbt.type_bigint() }}) as security_events,
-        cast(sum(case when source = 'cms' then 1 else 0 end) as {{ dbt.type_bigint() }}) as cms_events,
-        cast(count(distinct actor_user_id) as {{ dbt.type_bigint() }}) as active_users,
-        min(occurred_at) as first_event_at,
-        max(occurred_at) as last_event_at
-    from events
-    group by portal_id, month_start
+-- A table over small inputs: the monthly counts (int_monthly_activity, incremental),
+-- the detections and the manifests.
+with activity as (
+    select * from {{ ref('int_monthly_activity') }}
 ),
 
 bursts as (
@@ -175,3 +151,5 @@ left join drift
     and drift.month_start = activity.month_start
 left join login_coverage
     on login_coverage.portal_id = activity.portal_id
+-- Rows in month order: readers that print the table as it is read see the months in turn.
+order by activity.portal_id, activity.month_start

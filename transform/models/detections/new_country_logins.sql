@@ -5,6 +5,18 @@
 -- attacker's failures from abroad do not make that country "known". The baseline is
 -- the login history loaded (HubSpot keeps 90 days).
 
+-- Incremental: the users with logins loaded since the last build are computed again
+-- from their whole login history (a late login moves the positions) and replace theirs.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['portal_id', 'user_id'],
+        indexes=[{'columns': ['portal_id', 'user_id']}],
+        post_hook=["{{ hs_save_watermark([ref('activity_events')]) }}"],
+    )
+}}
+
 {#- At least 1: a user's first login has no known country to differ from. #}
 {%- set min_prior_logins = [var('new_country_min_prior_logins') | int, 1] | max %}
 
@@ -19,11 +31,22 @@ with logins as (
         country_code,
         region_code,
         location,
-        user_agent
-    from {{ ref('activity_events') }}
-    where action = 'auth.login_succeeded'
-      and actor_user_id is not null
-      and country_code is not null
+        user_agent,
+        loaded_at
+    from {{ ref('activity_events') }} as events
+    where events.action = 'auth.login_succeeded'
+      and events.actor_user_id is not null
+      and events.country_code is not null
+    {%- if is_incremental() %}
+      and exists (
+        select 1
+        from {{ ref('activity_events') }} as new_logins
+        where new_logins.source = 'login'
+          and new_logins.loaded_at > {{ hs_watermark() }}
+          and new_logins.portal_id = events.portal_id
+          and new_logins.actor_user_id = events.actor_user_id
+      )
+    {%- endif %}
 ),
 
 ordered as (
@@ -99,7 +122,8 @@ select
     cast(
         {{ dbt.datediff('new_countries.previous_login_at', 'new_countries.occurred_at', 'minute') }}
         as {{ dbt.type_bigint() }}
-    ) as minutes_since_previous_login
+    ) as minutes_since_previous_login,
+    new_countries.loaded_at
 from new_countries
 inner join known
     on known.portal_id = new_countries.portal_id

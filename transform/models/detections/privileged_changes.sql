@@ -5,13 +5,20 @@
 -- activity stream is the source by default: HubSpot publishes its types, and the audit
 -- log repeats some of them, so mapping both would count one change twice.
 
-with events as (
-    select *
-    from {{ ref('activity_events') }}
-    where source in ('security', 'audit')
-),
+-- Incremental: the events loaded since the last build, and the changes naming a user
+-- whose newest e-mail address (int_user_emails) was loaded since; loaded_at is the
+-- newer of those two loads.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['portal_id', 'source', 'event_id'],
+        indexes=[{'columns': ['portal_id', 'source', 'event_id'], 'unique': True}],
+        post_hook=["{{ hs_save_watermark([ref('activity_events'), ref('int_user_emails')]) }}"],
+    )
+}}
 
-catalog as (
+with catalog as (
     select
         lower(action) as action,
         change_type,
@@ -20,22 +27,27 @@ catalog as (
     from {{ ref('privileged_actions') }}
 ),
 
--- The newest e-mail address seen for each user id, to name a target user.
 user_emails as (
-    select portal_id, user_id, email
-    from (
-        select
-            portal_id,
-            actor_user_id as user_id,
-            actor_email as email,
-            row_number() over (
-                partition by portal_id, actor_user_id order by occurred_at desc, event_id desc
-            ) as recency
-        from {{ ref('activity_events') }}
-        where actor_user_id is not null
-          and actor_email is not null
-    ) as emails
-    where recency = 1
+    select portal_id, user_id, email, loaded_at
+    from {{ ref('int_user_emails') }}
+),
+
+events as (
+    select events.*
+    from {{ ref('activity_events') }} as events
+    where events.source in ('security', 'audit')
+    {%- if is_incremental() %}
+      and (
+        events.loaded_at > {{ hs_watermark() }}
+        or exists (
+            select 1
+            from user_emails
+            where user_emails.loaded_at > {{ hs_watermark() }}
+              and user_emails.portal_id = events.portal_id
+              and {{ hs_as_text('user_emails.user_id') }} = events.target_object_id
+        )
+      )
+    {%- endif %}
 )
 
 select
@@ -62,7 +74,11 @@ select
     events.country_code,
     events.region_code,
     events.location,
-    security.info_url
+    security.info_url,
+    case
+        when target_users.loaded_at > events.loaded_at then target_users.loaded_at
+        else events.loaded_at
+    end as loaded_at
 from events
 inner join catalog
     on catalog.action = events.action

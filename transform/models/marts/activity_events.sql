@@ -4,6 +4,12 @@
         unique_key=['portal_id', 'source', 'event_id'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['portal_id', 'source', 'event_id'], 'unique': True},
+            {'columns': ['source', 'loaded_at']},
+            {'columns': ['portal_id', 'actor_user_id', 'occurred_at']},
+            {'columns': ['occurred_at']},
+        ],
     )
 }}
 
@@ -32,7 +38,7 @@ with logins as (
         user_agent,
         loaded_at
     from {{ ref('stg_login_activity') }}
-    {{ activity_events_new_rows('login') }}
+    {{ hs_loaded_after_this(source_name='login') }}
 ),
 
 audits as (
@@ -57,7 +63,7 @@ audits as (
         cast(null as {{ dbt.type_string() }}) as user_agent,
         loaded_at
     from {{ ref('stg_audit_logs') }}
-    {{ activity_events_new_rows('audit') }}
+    {{ hs_loaded_after_this(source_name='audit') }}
 ),
 
 security as (
@@ -77,7 +83,7 @@ security as (
         cast(null as {{ dbt.type_string() }}) as user_agent,
         loaded_at
     from {{ ref('stg_security_activity') }}
-    {{ activity_events_new_rows('security') }}
+    {{ hs_loaded_after_this(source_name='security') }}
 ),
 
 -- Empty when the optional cms_content_audit stream is off (no table).
@@ -103,7 +109,7 @@ cms as (
         cast(null as {{ dbt.type_string() }}) as user_agent,
         loaded_at
     from {{ ref('stg_cms_content_audit') }}
-    {{ activity_events_new_rows('cms') }}
+    {{ hs_loaded_after_this(source_name='cms') }}
 ),
 
 unioned as (

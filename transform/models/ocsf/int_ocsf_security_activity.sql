@@ -1,13 +1,45 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['portal_id', 'id'],
+        indexes=[
+            {'columns': ['portal_id', 'id'], 'unique': True},
+            {'columns': ['class_uid', 'loaded_at']},
+        ],
+        post_hook=["{{ hs_save_watermark([ref('stg_security_activity'), ref('int_user_emails')]) }}"],
+    )
+}}
+
 -- Security history with its OCSF class and activity (seed ocsf_security_activity_map).
 -- A type missing from the seed (HubSpot adds types) is kept: Entity Management,
 -- activity 99 (Other), with the type as activity_name and in unmapped, and
 -- is_unmapped true (the warn test ocsf_unmapped_hubspot_values lists such values).
+-- A table, incremental: the security rows loaded since the last build, and the rows
+-- naming a user whose newest e-mail address (int_user_emails) was loaded since. loaded_at
+-- is the newer of the two loads, so ocsf_events and the export see a renamed user.
 
-with security as (
-    select * from {{ ref('stg_security_activity') }}
+with user_emails as (
+    select portal_id, user_id, email, loaded_at
+    from {{ ref('int_user_emails') }}
 ),
 
-map as (
+security as (
+    select *
+    from {{ ref('stg_security_activity') }} as security
+    {%- if is_incremental() %}
+    where security.loaded_at > {{ hs_watermark() }}
+       or exists (
+            select 1
+            from user_emails
+            where user_emails.loaded_at > {{ hs_watermark() }}
+              and user_emails.portal_id = security.portal_id
+              and {{ hs_as_text('user_emails.user_id') }} = security.object_id
+       )
+    {%- endif %}
+),
+
+activity_map as (
     select
         upper(activity_type) as activity_type,
         class_uid,
@@ -18,31 +50,17 @@ map as (
         privilege,
         status_id
     from {{ ref('ocsf_security_activity_map') }}
-),
-
--- The newest e-mail address of each user id, to name the user a change affected.
-user_emails as (
-    select portal_id, user_id, email
-    from (
-        select
-            portal_id,
-            user_id,
-            email,
-            row_number() over (
-                partition by portal_id, user_id order by occurred_at desc, id desc
-            ) as recency
-        from {{ ref('stg_login_activity') }}
-        where user_id is not null
-          and email is not null
-    ) as emails
-    where recency = 1
 )
 
 select
     security.portal_id,
     security.id,
     security.occurred_at,
-    security.loaded_at,
+    case
+        when activity_map.target_is_user and security.object_id is not null
+            and target_users.loaded_at > security.loaded_at then target_users.loaded_at
+        else security.loaded_at
+    end as loaded_at,
     security.activity_type,
     security.user_id,
     security.acting_user_email,
@@ -52,27 +70,27 @@ select
     security.location,
     security.country_code,
     security.region_code,
-    coalesce(map.class_uid, 3004) as class_uid,
-    coalesce(map.activity_id, 99) as activity_id,
-    coalesce(map.severity_id, 1) as severity_id,
-    map.status_id,
-    map.activity_type is null as is_unmapped,
-    coalesce(map.entity_type, 'HubSpot security activity') as entity_type,
-    map.privilege,
+    coalesce(activity_map.class_uid, 3004) as class_uid,
+    coalesce(activity_map.activity_id, 99) as activity_id,
+    coalesce(activity_map.severity_id, 1) as severity_id,
+    activity_map.status_id,
+    activity_map.activity_type is null as is_unmapped,
+    coalesce(activity_map.entity_type, 'HubSpot security activity') as entity_type,
+    activity_map.privilege,
     -- Who the activity affected: the user in objectId for the types that act on a
     -- user, else the user who acted.
     case
-        when map.target_is_user and security.object_id is not null then security.object_id
+        when activity_map.target_is_user and security.object_id is not null then security.object_id
         else {{ hs_as_text('security.user_id') }}
     end as affected_user_uid,
     case
-        when map.target_is_user and security.object_id is not null then target_users.email
+        when activity_map.target_is_user and security.object_id is not null then target_users.email
         else security.acting_user_email
     end as affected_user_email
 from security
-left join map
-    on map.activity_type = security.activity_type
+left join activity_map
+    on activity_map.activity_type = security.activity_type
 left join user_emails as target_users
-    on map.target_is_user
+    on activity_map.target_is_user
     and target_users.portal_id = security.portal_id
     and {{ hs_as_text('target_users.user_id') }} = security.object_id

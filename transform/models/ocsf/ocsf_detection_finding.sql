@@ -3,20 +3,15 @@
 -- Create, status 1 New). finding_info.uid is the detection's name and the row's key;
 -- finding_info.analytic names the dbt model; related_events points at the HubSpot
 -- events (for a burst: its first failed login, all of them in unmapped.event_ids);
--- resources[0] is the user concerned. loaded_at is the newest load of the events
--- behind the finding, so the export sends a finding again when it changes.
+-- resources[0] is the user concerned. loaded_at is the detection's: the newest load of
+-- the events behind the finding, so the export sends a finding again when it changes.
 
-with events as (
-    select portal_id, source, event_id, occurred_at, actor_user_id, action, loaded_at
-    from {{ ref('activity_events') }}
-),
-
-bursts as (
+with bursts as (
     select
         bursts.portal_id,
         {{ dbt.concat(["'failed_login_bursts:'", 'bursts.burst_id']) }} as event_uid,
         bursts.last_failed_at as occurred_at,
-        max(failures.loaded_at) as loaded_at,
+        bursts.loaded_at,
         1 as activity_id,
         cast(null as {{ dbt.type_string() }}) as activity_name,
         case when bursts.succeeded_at is not null then 5 else 4 end as severity_id,
@@ -56,19 +51,6 @@ bursts as (
             ['succeededFromIpAddress', 'bursts.succeeded_from_ip_address'],
         ]) }} as unmapped
     from {{ ref('failed_login_bursts') }} as bursts
-    left join events as failures
-        on failures.portal_id = bursts.portal_id
-        and failures.actor_user_id = bursts.user_id
-        and failures.action = 'auth.login_failed'
-        and failures.occurred_at >= bursts.first_failed_at
-        and failures.occurred_at <= bursts.last_failed_at
-    group by
-        bursts.portal_id, bursts.burst_id, bursts.user_id, bursts.email,
-        bursts.first_failed_at, bursts.last_failed_at, bursts.duration_seconds,
-        bursts.failed_logins, bursts.succeeded_at, bursts.first_event_id,
-        bursts.ip_addresses, bursts.country_codes, bursts.user_agents, bursts.event_ids,
-        bursts.max_failed_in_window, bursts.threshold, bursts.window_minutes,
-        bursts.succeeded_from_ip_address
 ),
 
 new_countries as (
@@ -76,7 +58,7 @@ new_countries as (
         logins.portal_id,
         {{ dbt.concat(["'new_country_logins:'", 'logins.event_id']) }} as event_uid,
         logins.occurred_at,
-        events.loaded_at,
+        logins.loaded_at,
         1 as activity_id,
         cast(null as {{ dbt.type_string() }}) as activity_name,
         3 as severity_id,
@@ -113,10 +95,6 @@ new_countries as (
             ['minutesSincePreviousLogin', 'logins.minutes_since_previous_login'],
         ]) }} as unmapped
     from {{ ref('new_country_logins') }} as logins
-    left join events
-        on events.portal_id = logins.portal_id
-        and events.source = 'login'
-        and events.event_id = logins.event_id
 ),
 
 privileged as (
@@ -124,7 +102,7 @@ privileged as (
         changes.portal_id,
         {{ dbt.concat(["'privileged_changes:'", 'changes.source', "':'", 'changes.event_id']) }} as event_uid,
         changes.occurred_at,
-        events.loaded_at,
+        changes.loaded_at,
         1 as activity_id,
         cast(null as {{ dbt.type_string() }}) as activity_name,
         case when changes.affects_other_user then 4 else 3 end as severity_id,
@@ -161,10 +139,6 @@ privileged as (
             ['infoUrl', 'changes.info_url'],
         ]) }} as unmapped
     from {{ ref('privileged_changes') }} as changes
-    left join events
-        on events.portal_id = changes.portal_id
-        and events.source = changes.source
-        and events.event_id = changes.event_id
 ),
 
 mapped as (

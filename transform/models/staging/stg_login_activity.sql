@@ -21,8 +21,14 @@ typed as (
     from source
 ),
 
+-- Incremental: what the loader wrote since the last build (and a lookback).
+new_rows as (
+    select * from typed
+    {{ hs_loaded_after_this() }}
+),
+
 ranked as (
-    {{ latest_copy('typed') }}
+    {{ latest_copy('new_rows') }}
 )
 
 select

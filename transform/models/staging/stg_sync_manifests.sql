@@ -1,3 +1,13 @@
+{{
+    config(
+        unique_key=['portal_id', 'manifest_id'],
+        indexes=[
+            {'columns': ['portal_id', 'manifest_id'], 'unique': True},
+            {'columns': ['loaded_at']},
+        ],
+    )
+}}
+
 -- One row per range the tap read (its sync_manifests stream): typed, snake_case.
 with source as (
     {{ hubspot_source('sync_manifests') }}
@@ -25,8 +35,14 @@ typed as (
     from source
 ),
 
+-- Incremental: what the loader wrote since the last build (and a lookback).
+new_rows as (
+    select * from typed
+    {{ hs_loaded_after_this() }}
+),
+
 ranked as (
-    {{ latest_copy('typed') }}
+    {{ latest_copy('new_rows') }}
 )
 
 select

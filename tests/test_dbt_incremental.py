@@ -1,0 +1,204 @@
+"""Incremental dbt builds equal a full refresh, model by model, row for row.
+
+One warehouse is built the way the hourly job builds it: a first load and build, then
+rounds of new events (some recorded late), the verification job re-loading a week of
+events, and a round with nothing new, each followed by an incremental `dbt build`.
+The same loaded tables are then built again from scratch (`--full-refresh`) into a
+second models schema. Every model must hold the same rows in both, compared with
+EXCEPT both ways. The lookback is set to 0 here, so each incremental build reads only
+what was loaded after its cutoff: what a lookback would re-read cannot hide a miss.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+import typing as t
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.conftest import ensure_plugins, meltano, meltano_env
+from tests.emulator import EmulatorConfig, HubSpotEmulator
+
+pytestmark = pytest.mark.pipeline
+
+SOURCE_SCHEMA = "hubspot_activity_incremental"
+INCREMENTAL = f"{SOURCE_SCHEMA}_analytics"
+FULL_REFRESH = f"{SOURCE_SCHEMA}_full_refresh"
+NOW = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
+TOKEN = f"pat-na1-incremental-{secrets.token_hex(12)}"
+NO_LOOKBACK = json.dumps({"incremental_lookback_minutes": 0})
+STREAMS = ("login", "audit-logs", "security", "cms")
+
+
+@pytest.fixture(scope="module")
+def emu() -> t.Iterator[HubSpotEmulator]:
+    config = EmulatorConfig(
+        seed=41,
+        users=30,
+        logins_per_day=14.0,
+        audits_per_day=12.0,
+        security_per_day=5.0,
+        cms_per_day=3.0,
+        history_days=40,
+        now=NOW,
+        ten_second_max=100_000,
+    )
+    with HubSpotEmulator(config) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def env(emu: HubSpotEmulator, pg: t.Any, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    home = tmp_path_factory.mktemp("meltano-incremental")
+    environment = meltano_env(
+        home,
+        pg,
+        {
+            "TAP_HUBSPOT_ACTIVITY_API_URL": emu.url,
+            "TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN": TOKEN,
+            "TAP_HUBSPOT_ACTIVITY_START_DATE": "2000-01-01T00:00:00Z",
+            "TAP_HUBSPOT_ACTIVITY_CMS_CONTENT_AUDIT": "true",
+            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SOURCE_SCHEMA,
+            "DBT_POSTGRES_SOURCE_SCHEMA": SOURCE_SCHEMA,
+            "DBT_TARGET_PATH": str(home / "dbt-target"),
+            "DBT_LOG_PATH": str(home / "dbt-logs"),
+        },
+    )
+    ensure_plugins(environment, "tap-hubspot-activity", "target-postgres", "dbt-postgres")
+    return environment
+
+
+def build(env: dict[str, str], *args: str) -> str:
+    result = meltano(env, "invoke", "dbt-postgres", "build", "--vars", NO_LOOKBACK, *args)
+    output = result.stdout + result.stderr
+    assert "ERROR=0" in output, output[-3000:]
+    return output
+
+
+def load(env: dict[str, str], extractor: str = "tap-hubspot-activity") -> None:
+    meltano(env, "run", extractor, "target-postgres")
+
+
+def query(pg: t.Any, statement: sql.Composable) -> list[tuple[t.Any, ...]]:
+    with psycopg.connect(pg.uri, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(statement)
+        return cur.fetchall()
+
+
+def relations(pg: t.Any, schema: str) -> dict[str, str]:
+    """Tables and views of a models schema (the watermarks are bookkeeping, not a model)."""
+    rows = query(
+        pg,
+        sql.SQL(
+            "SELECT table_name, table_type FROM information_schema.tables "
+            "WHERE table_schema = {} AND table_name <> 'hubspot_activity_watermarks'"
+        ).format(sql.Literal(schema)),
+    )
+    return dict(rows)
+
+
+def difference(pg: t.Any, table: str, left: str, right: str) -> int:
+    statement = sql.SQL("SELECT count(*) FROM (SELECT * FROM {} EXCEPT ALL SELECT * FROM {}) d")
+    return int(
+        query(pg, statement.format(sql.Identifier(left, table), sql.Identifier(right, table)))[0][0]
+    )
+
+
+def count(pg: t.Any, schema: str, table: str) -> int:
+    statement = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
+    return int(query(pg, statement)[0][0])
+
+
+@pytest.fixture(scope="module")
+def increments(emu: HubSpotEmulator, env: dict[str, str], pg: t.Any) -> dict[str, t.Any]:
+    """The hourly job's history: what each incremental build saw."""
+    load(env)
+    build(env)
+    first = count(pg, INCREMENTAL, "activity_events")
+    added = 0
+    # New events, and events recorded late (inside the tap's 15-minute lookback), in
+    # every stream; then a burst of failed logins for a user with history.
+    for late in (0, 10):
+        for stream in STREAMS:
+            added += len(emu.add_events(stream, 5, late_minutes=late))
+        load(env)
+        build(env)
+    # The verification job re-reads a week: old events loaded again, with a new load time.
+    load(env, "tap-hubspot-activity--verify")
+    build(env)
+    # Nothing new at all.
+    idle = build(env)
+    return {"first": first, "added": added, "idle": idle}
+
+
+def test_increments_and_a_full_refresh_hold_the_same_rows(increments, env, pg):
+    full_env = {**env, "DBT_POSTGRES_SCHEMA": FULL_REFRESH}
+    build(full_env, "--full-refresh")
+    incremental = relations(pg, INCREMENTAL)
+    full = relations(pg, FULL_REFRESH)
+    assert incremental == full
+    # The incremental models are tables, the rest of the chain too: every model counts.
+    assert incremental["activity_events"] == "BASE TABLE"
+    assert incremental["ocsf_events"] == "BASE TABLE"
+    assert incremental["stg_login_activity"] == "BASE TABLE"
+    differing = {
+        table: (
+            difference(pg, table, INCREMENTAL, FULL_REFRESH),
+            difference(pg, table, FULL_REFRESH, INCREMENTAL),
+        )
+        for table in sorted(incremental)
+    }
+    assert {table: d for table, d in differing.items() if d != (0, 0)} == {}
+    # Not equal by being empty: the increments reached every model that has rows.
+    events = count(pg, INCREMENTAL, "activity_events")
+    assert events == increments["first"] + increments["added"]
+    loaded = sum(
+        count(pg, SOURCE_SCHEMA, table)
+        for table in ("login_activity", "audit_logs", "security_activity", "cms_content_audit")
+    )
+    assert events == loaded
+    for table in (
+        "ocsf_events",
+        "failed_login_bursts",
+        "privileged_changes",
+        "monthly_evidence_summary",
+        "completeness",
+        "manifest_events",
+    ):
+        assert count(pg, INCREMENTAL, table) > 0, table
+
+
+def test_a_build_with_nothing_new_reads_nothing_new(increments, pg):
+    output = increments["idle"]
+    assert "ERROR=0" in output
+    # Every incremental model inserted no row ("INSERT 0 0": dbt's summary of the
+    # delete+insert of an empty batch on PostgreSQL), but ocsf_events, whose findings
+    # are replaced whole on every build.
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    lines = [
+        line for line in plain.splitlines() if "incremental model" in line and "[INSERT" in line
+    ]
+    assert len(lines) >= 14, plain[-2000:]
+    findings = count(pg, INCREMENTAL, "ocsf_detection_finding")
+    for line in lines:
+        expected = findings if ".ocsf_events " in line else 0
+        assert f"[INSERT 0 {expected} in" in line, line
+    watermarks = query(
+        pg,
+        sql.SQL("SELECT model_name FROM {}").format(
+            sql.Identifier(INCREMENTAL, "hubspot_activity_watermarks")
+        ),
+    )
+    assert {name for (name,) in watermarks} >= {
+        "failed_login_bursts",
+        "new_country_logins",
+        "privileged_changes",
+        "int_user_emails",
+        "int_monthly_activity",
+        "ocsf_events",
+    }

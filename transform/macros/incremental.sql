@@ -1,0 +1,133 @@
+{#-
+  How the models build incrementally. Every model reads by load time (loaded_at, the
+  loader's _sdc_batched_at carried through), never by event time: the tap's lookback
+  and the verification job re-load old events, and those must reach every model.
+
+  Two kinds of cutoff, both minus `incremental_lookback_minutes` so rows a load
+  committed while the previous build ran are read again (re-read rows replace their
+  copy through the model's unique key, so the overlap adds nothing):
+  - hs_loaded_after_this: a model where every new input row gives an output row with
+    its loaded_at (staging, activity_events) reads what is newer than its own newest.
+  - hs_watermark: a model that may give no row for new input (a detection that finds
+    nothing, a per-user aggregate) keeps the newest load of its inputs, as it read them,
+    in the table hubspot_activity_watermarks (one row per model, written by the post-hook
+    hs_save_watermark), and reads what was loaded after it.
+  A full refresh ignores both and reads everything.
+-#}
+
+{% macro hs_lookback_minutes() -%}
+  {{ return(var('incremental_lookback_minutes') | int) }}
+{%- endmacro %}
+
+
+{#- The epoch as a loaded_at is typed (hs_utc of a naive timestamp): fakesnow will not
+    compare a TIMESTAMP_TZ literal with the timestamps hs_utc gives there. -#}
+{% macro hs_epoch() -%}
+  {{ hs_utc("cast('1970-01-01 00:00:00' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+
+{#- A loaded_at as a naive timestamp in UTC, the way the watermarks store it (and read
+    it back with hs_utc), for the same reason. -#}
+{% macro hs_naive_utc(expression) -%}
+  {{ return(adapter.dispatch('hs_naive_utc', 'hubspot_activity')(expression)) }}
+{%- endmacro %}
+
+{% macro default__hs_naive_utc(expression) -%}
+  ({{ expression }} at time zone 'UTC')
+{%- endmacro %}
+
+{% macro snowflake__hs_naive_utc(expression) -%}
+  cast(convert_timezone('UTC', {{ expression }}) as timestamp_ntz)
+{%- endmacro %}
+
+
+{#- `where` clause: rows loaded after this model's newest loaded_at minus the lookback
+    (all rows on a first build or a full refresh). `source_name`: only this model's rows
+    of that source (activity_events keeps one cutoff per source). -#}
+{% macro hs_loaded_after_this(column='loaded_at', source_name=none) -%}
+  {%- if is_incremental() -%}
+    where {{ column }} is null
+       or {{ column }} > coalesce(
+            (
+                select {{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), 'max(loaded_at)') }}
+                from {{ this }}
+                {%- if source_name is not none %}
+                where source = '{{ source_name }}'
+                {%- endif %}
+            ),
+            {{ hs_epoch() }}
+          )
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- The table of watermarks, beside the models. -#}
+{% macro hs_watermarks_relation() -%}
+  {{ return(api.Relation.create(database=target.database, schema=target.schema,
+                                identifier='hubspot_activity_watermarks')) }}
+{%- endmacro %}
+
+
+{#- on-run-start: the watermarks table exists before any model reads it. -#}
+{% macro hs_create_watermarks() -%}
+  create schema if not exists {{ adapter.quote(target.schema) if target.type == 'postgres' else target.schema }};
+  create table if not exists {{ hs_watermarks_relation() }} (
+    model_name {{ dbt.type_string() }},
+    loaded_through {{ dbt.type_timestamp() }}
+  )
+{%- endmacro %}
+
+
+{#- SQL for the cutoff of a watermarked model: the newest load it had read, minus the
+    lookback; the epoch when it has none (a first build, a full refresh, a new model). -#}
+{% macro hs_watermark() -%}
+  {%- if is_incremental() -%}
+  coalesce(
+    (
+      select {{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), hs_utc('max(loaded_through)')) }}
+      from {{ hs_watermarks_relation() }}
+      where model_name = '{{ this.identifier }}'
+    ),
+    {{ hs_epoch() }}
+  )
+  {%- else -%}
+  {{ hs_epoch() }}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook: record the newest loaded_at of `inputs` (relations with a loaded_at
+    column) as this model's watermark. It runs after the model's statement; a row
+    committed in between with an older loaded_at is within the lookback. -#}
+{% macro hs_save_watermark(inputs) -%}
+  delete from {{ hs_watermarks_relation() }} where model_name = '{{ this.identifier }}';
+  insert into {{ hs_watermarks_relation() }} (model_name, loaded_through)
+  select '{{ this.identifier }}', {{ hs_naive_utc('max(loaded_at)') }}
+  from (
+    {%- for input in inputs %}
+    select max(loaded_at) as loaded_at from {{ input }}
+    {%- if not loop.last %} union all{% endif %}
+    {%- endfor %}
+  ) as inputs
+{%- endmacro %}
+
+
+{#- Post-hook of every table and incremental model on PostgreSQL: fresh statistics, so
+    the next model's plan does not guess (a new table has none until autovacuum runs,
+    and a guessed plan of a detection ran for minutes where it takes milliseconds). -#}
+{% macro hs_analyze() -%}
+  {%- if target.type == 'postgres' and model.config.materialized in ('table', 'incremental') -%}
+    analyze {{ this }}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook of ocsf_events: on an incremental build, the Detection Finding rows go
+    before the whole class is inserted again (a finding can disappear: two bursts of one
+    user join when a late failed login falls between them). -#}
+{% macro ocsf_events_forget_findings() -%}
+  {%- if is_incremental() -%}
+    delete from {{ this }} where class_uid = 2004
+  {%- endif -%}
+{%- endmacro %}
