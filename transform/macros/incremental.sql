@@ -45,10 +45,10 @@
 {#- `where` clause: rows loaded after this model's newest loaded_at minus the lookback
     (all rows on a first build or a full refresh). `source_name`: only this model's rows
     of that source (activity_events keeps one cutoff per source). -#}
-{% macro hs_loaded_after_this(column='loaded_at', source_name=none) -%}
+{% macro hs_loaded_after_this(source_name=none) -%}
   {%- if is_incremental() -%}
-    where {{ column }} is null
-       or {{ column }} > coalesce(
+    where loaded_at is null
+       or loaded_at > coalesce(
             (
                 select {{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), 'max(loaded_at)') }}
                 from {{ this }}
@@ -74,7 +74,8 @@
   create schema if not exists {{ adapter.quote(target.schema) if target.type == 'postgres' else target.schema }};
   create table if not exists {{ hs_watermarks_relation() }} (
     model_name {{ dbt.type_string() }},
-    loaded_through {{ dbt.type_timestamp() }}
+    loaded_through {{ dbt.type_timestamp() }},
+    previous_loaded_through {{ dbt.type_timestamp() }}
   )
 {%- endmacro %}
 
@@ -83,33 +84,82 @@
     lookback; the epoch when it has none (a first build, a full refresh, a new model). -#}
 {% macro hs_watermark() -%}
   {%- if is_incremental() -%}
-  coalesce(
-    (
-      select {{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), hs_utc('max(loaded_through)')) }}
-      from {{ hs_watermarks_relation() }}
-      where model_name = '{{ this.identifier }}'
-    ),
-    {{ hs_epoch() }}
-  )
+  {{ hs_cutoff(this.identifier, 'loaded_through') }}
   {%- else -%}
   {{ hs_epoch() }}
   {%- endif -%}
 {%- endmacro %}
 
 
+{#- A watermark of `model_name` less the lookback, or the epoch. -#}
+{% macro hs_cutoff(model_name, column) -%}
+  coalesce(
+    (
+      select {{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), hs_utc('max(' ~ column ~ ')')) }}
+      from {{ hs_watermarks_relation() }}
+      where model_name = '{{ model_name }}'
+    ),
+    {{ hs_epoch() }}
+  )
+{%- endmacro %}
+
+
 {#- Post-hook: record the newest loaded_at of `inputs` (relations with a loaded_at
-    column) as this model's watermark. It runs after the model's statement; a row
-    committed in between with an older loaded_at is within the lookback. -#}
+    column) as this model's watermark, and the one it replaces as the previous (none
+    after a full refresh: then everything was built again). It runs after the model's
+    statement; a row committed in between with an older loaded_at is within the
+    lookback. -#}
 {% macro hs_save_watermark(inputs) -%}
-  delete from {{ hs_watermarks_relation() }} where model_name = '{{ this.identifier }}';
-  insert into {{ hs_watermarks_relation() }} (model_name, loaded_through)
-  select '{{ this.identifier }}', {{ hs_naive_utc('max(loaded_at)') }}
-  from (
-    {%- for input in inputs %}
-    select max(loaded_at) as loaded_at from {{ input }}
-    {%- if not loop.last %} union all{% endif %}
-    {%- endfor %}
-  ) as inputs
+  {%- set newest -%}
+    select {{ hs_naive_utc('max(loaded_at)') }} as newest_loaded_through
+    from (
+      {%- for input in inputs %}
+      select max(loaded_at) as loaded_at from {{ input }}
+      {%- if not loop.last %} union all{% endif %}
+      {%- endfor %}
+    ) as inputs
+  {%- endset -%}
+  update {{ hs_watermarks_relation() }}
+  set previous_loaded_through = {{ 'null' if flags.FULL_REFRESH else 'loaded_through' }},
+      loaded_through = newest.newest_loaded_through
+  from ({{ newest }}) as newest
+  where model_name = '{{ this.identifier }}';
+  insert into {{ hs_watermarks_relation() }} (model_name, loaded_through, previous_loaded_through)
+  select '{{ this.identifier }}', newest.newest_loaded_through, null
+  from ({{ newest }}) as newest
+  where not exists (
+    select 1 from {{ hs_watermarks_relation() }} where model_name = '{{ this.identifier }}'
+  )
+{%- endmacro %}
+
+
+{#- Data tests on the large incremental tables read only the rows the model's last build
+    could have written (`where: "loaded_at is null or loaded_at > __built_last__"` in
+    dbt_project.yml; a null is always read, so a not_null test still sees it): rows
+    loaded after the previous watermark, less the lookback; every row after a first
+    build or a full refresh. Older rows were tested when they were written and are not
+    written again, and the unique indexes keep the keys unique over the whole table.
+    dbt's documented way to template a test's `where`: get_where_subquery. -#}
+{% macro get_where_subquery(relation) -%}
+  {%- set where = config.get('where') -%}
+  {%- if where -%}
+    {#- __built_last__: this relation's watermark; __built_last_of_<model>__: another's
+        (a view over that model's table). -#}
+    {%- if '__built_last_of_' in where -%}
+      {%- set watermark = where.split('__built_last_of_')[1].split('__')[0] -%}
+      {%- set token = '__built_last_of_' ~ watermark ~ '__' -%}
+      {%- set where = where | replace(token, hs_cutoff(watermark, 'previous_loaded_through')) -%}
+    {%- elif '__built_last__' in where -%}
+      {%- set cutoff = hs_cutoff(relation.identifier, 'previous_loaded_through') -%}
+      {%- set where = where | replace('__built_last__', cutoff) -%}
+    {%- endif -%}
+    {%- set filtered -%}
+      (select * from {{ relation }} where {{ where }}) dbt_subquery
+    {%- endset -%}
+    {{ return(filtered) }}
+  {%- else -%}
+    {{ return(relation) }}
+  {%- endif -%}
 {%- endmacro %}
 
 

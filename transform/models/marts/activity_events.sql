@@ -10,6 +10,7 @@
             {'columns': ['portal_id', 'actor_user_id', 'occurred_at']},
             {'columns': ['occurred_at']},
         ],
+        post_hook=["{{ hs_save_watermark([this]) }}"],
     )
 }}
 
