@@ -102,9 +102,15 @@ test-airflow: install airflow-install
 
 # The benchmark harness (benchmarks/README.md): one table, about 5 minutes on 2 cores.
 #   make bench BENCH_ARGS=--quick   smaller data sets, one repeat
-.PHONY: bench bench-fleet
+.PHONY: bench bench-fleet bench-warehouse
 bench: $(VENV_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Loads and dbt builds at 15k, 150k and 1M events (benchmarks/warehouse.py): tap alone vs
+# meltano run into an embedded PostgreSQL, the CPU split, dbt build, one hour later again.
+#   make bench-warehouse BENCH_WAREHOUSE_ARGS=--quick   15k and 150k only
+bench-warehouse: install
+	$(BIN)/python -m benchmarks.warehouse $(BENCH_WAREHOUSE_ARGS)
 
 # The fleet DAG under a real Airflow scheduler: 12 portals of the demo's volume with
 # pool sizes 1 and 4 (benchmarks/fleet.py; not yet timed at full size).
