@@ -46,6 +46,9 @@ def meltano_env(home: Path, wh: t.Any, settings: dict[str, str]) -> dict[str, st
     """
     prefixes = ("TAP_HUBSPOT_ACTIVITY_", "TARGET_", "MELTANO_", "DBT_")
     env = {key: value for key, value in child_env().items() if not key.startswith(prefixes)}
+    # Without bytecode caches every plugin start compiles its imports again (seconds of
+    # CPU per process): a deployed pipeline writes them on its first run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     empty = home / "empty.env"
     empty.write_text("")
     env.update(wh.target_env())

@@ -107,7 +107,7 @@ def bench_volume(vol: Volume, workdir: Path, args: argparse.Namespace) -> Volume
             catalog = pipeline.dump(env, home, "catalog")
             say(f"{vol.name}: tap alone")
             argv = [str(pipeline.PLUGIN_TAP), "--config", str(config), "--catalog", str(catalog)]
-            tap = run_cli(argv, home, "tap-alone", keep_state=True)
+            tap = run_cli(argv, home, "tap-alone", keep_state=True, env=env)
             vol.events = sum(n for s, n in tap.per_stream.items() if s != pipeline.MANIFESTS)
             vol.tap = dataclasses.asdict(tap) | {"log": str(tap.log), "last_state": None}
             say(f"{vol.name}: {vol.events:,} events; meltano run")

@@ -11,9 +11,7 @@ from functools import cached_property
 
 import jsonschema
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.singerlib.encoding import SingerMessageType
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_hubspot_activity.check import connection_report
@@ -29,6 +27,7 @@ from tap_hubspot_activity.streams import (
     LoginActivityStream,
     SecurityActivityStream,
 )
+from tap_hubspot_activity.writer import RecordBatchingWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -39,25 +38,10 @@ if t.TYPE_CHECKING:
     from types import FrameType
 
     import click
-    from singer_sdk.singerlib import Message
     from singer_sdk.streams import Stream
 
 __all__ = ["PortalsFailedError", "TapHubspotActivity"]
 CMS_STREAM = CmsContentAuditStream.name
-
-
-class RecordBatchingWriter(MsgSpecWriter):
-    """msgspec output flushed at every message but RECORD: the pipe wakes per batch.
-
-    A STATE line is flushed together with every record written before it, so what a
-    target has received is always complete up to its last STATE.
-    """
-
-    @override
-    def write_message(self, message: Message) -> None:
-        sys.stdout.buffer.write(self.format_message(message))
-        if message.type != SingerMessageType.RECORD:
-            sys.stdout.flush()
 
 
 class TapHubspotActivity(Tap):
