@@ -47,9 +47,15 @@ LATER = dt.timedelta(hours=1)
 DBT_TIMEOUT_S = 3600.0
 
 
-def emulator_flags(k: float, now: dt.datetime) -> tuple[str, ...]:
-    """The demo portal (seed 7) with users and per-day rates times k, at `now`."""
+def emulator_flags(k: float, now: dt.datetime, *, unlimited: bool) -> tuple[str, ...]:
+    """The demo portal (seed 7) with users and per-day rates times k, at `now`.
+
+    HubSpot's rate limit (the emulator's default, 190 requests per 10 s) unless
+    `unlimited`: the load keeps up with the tap as production runs it, which is how the
+    issue measured "load / tap alone"; --unlimited shows each side's raw speed.
+    """
     base = EmulatorConfig()
+    limits = UNLIMITED if unlimited else ("--daily-max", "1000000000")
     return (
         "--seed", "7",
         "--users", str(round(base.users * k)),
@@ -58,7 +64,7 @@ def emulator_flags(k: float, now: dt.datetime) -> tuple[str, ...]:
         "--security-per-day", f"{base.security_per_day * k:g}",
         "--now", now.isoformat(),
         "--latency-ms", "0",
-        *UNLIMITED,
+        *limits,
     )  # fmt: skip
 
 
@@ -101,7 +107,7 @@ def bench_volume(vol: Volume, workdir: Path, args: argparse.Namespace) -> Volume
     try:
         env = pipeline.meltano_env(home, wh, settings)
         say(f"{vol.name}: emulator K={vol.k:g} at {NOW:%Y-%m-%d %H:%M}")
-        with Emulator(home, "now", *emulator_flags(vol.k, NOW)) as emu:
+        with Emulator(home, "now", *emulator_flags(vol.k, NOW, unlimited=args.unlimited)) as emu:
             env["TAP_HUBSPOT_ACTIVITY_API_URL"] = emu.url
             config = pipeline.dump(env, home, "config")
             catalog = pipeline.dump(env, home, "catalog")
@@ -116,7 +122,8 @@ def bench_volume(vol: Volume, workdir: Path, args: argparse.Namespace) -> Volume
         if not args.no_dbt:
             say(f"{vol.name}: dbt build")
             vol.build = pipeline.dbt_build("build", env, home, wh.pid, args.dbt_timeout)
-        with Emulator(home, "later", *emulator_flags(vol.k, NOW + LATER)) as emu:
+        later = emulator_flags(vol.k, NOW + LATER, unlimited=args.unlimited)
+        with Emulator(home, "later", *later) as emu:
             env["TAP_HUBSPOT_ACTIVITY_API_URL"] = emu.url
             say(f"{vol.name}: one hour later, meltano run (incremental)")
             vol.incremental = pipeline.meltano_run("load-incremental", env, home, wh.pid)
@@ -152,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--no-dbt", action="store_true", help="loads only, no dbt build")
+    parser.add_argument(
+        "--unlimited",
+        action="store_true",
+        help="no rate limit in the emulator (default: HubSpot's 190 requests per 10 s)",
+    )
     parser.add_argument(
         "--dbt-timeout", type=float, default=DBT_TIMEOUT_S, help="stop a dbt build after (s)"
     )
