@@ -181,3 +181,43 @@
     delete from {{ this }} where class_uid = 2004
   {%- endif -%}
 {%- endmacro %}
+
+
+{#- Condition for a detection that is computed per user: the user of `events` (rows of
+    activity_events) has logins loaded since the watermark, so their whole login history
+    is read again (always true outside an incremental build). -#}
+{% macro hs_user_has_new_logins(events) -%}
+  {%- if is_incremental() -%}
+    exists (
+        select 1
+        from {{ ref('activity_events') }} as new_logins
+        where new_logins.source = 'login'
+          and new_logins.loaded_at > {{ hs_watermark() }}
+          and new_logins.portal_id = {{ events }}.portal_id
+          and new_logins.actor_user_id = {{ events }}.actor_user_id
+    )
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- Condition for a row that names a user (`portal_column`, `user_column`: the user id as
+    text) by their newest e-mail: the row was loaded since the watermark, or that user's
+    newest e-mail was (always true outside an incremental build). -#}
+{% macro hs_loaded_or_renamed(loaded_column, portal_column, user_column) -%}
+  {%- if is_incremental() -%}
+    (
+        {{ loaded_column }} > {{ hs_watermark() }}
+        or exists (
+            select 1
+            from {{ ref('int_user_emails') }} as renamed
+            where renamed.loaded_at > {{ hs_watermark() }}
+              and renamed.portal_id = {{ portal_column }}
+              and {{ hs_as_text('renamed.user_id') }} = {{ user_column }}
+        )
+    )
+  {%- else -%}
+    true
+  {%- endif -%}
+{%- endmacro %}

@@ -25,16 +25,7 @@ with logins as (
     from {{ ref('activity_events') }} as events
     where events.source = 'login'
       and events.actor_user_id is not null
-    {%- if is_incremental() %}
-      and exists (
-        select 1
-        from {{ ref('activity_events') }} as new_logins
-        where new_logins.source = 'login'
-          and new_logins.loaded_at > {{ hs_watermark() }}
-          and new_logins.portal_id = events.portal_id
-          and new_logins.actor_user_id = events.actor_user_id
-      )
-    {%- endif %}
+      and {{ hs_user_has_new_logins('events') }}
 ),
 
 failed as (

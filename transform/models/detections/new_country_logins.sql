@@ -37,16 +37,7 @@ with logins as (
     where events.action = 'auth.login_succeeded'
       and events.actor_user_id is not null
       and events.country_code is not null
-    {%- if is_incremental() %}
-      and exists (
-        select 1
-        from {{ ref('activity_events') }} as new_logins
-        where new_logins.source = 'login'
-          and new_logins.loaded_at > {{ hs_watermark() }}
-          and new_logins.portal_id = events.portal_id
-          and new_logins.actor_user_id = events.actor_user_id
-      )
-    {%- endif %}
+      and {{ hs_user_has_new_logins('events') }}
 ),
 
 ordered as (

@@ -36,18 +36,7 @@ events as (
     select events.*
     from {{ ref('activity_events') }} as events
     where events.source in ('security', 'audit')
-    {%- if is_incremental() %}
-      and (
-        events.loaded_at > {{ hs_watermark() }}
-        or exists (
-            select 1
-            from user_emails
-            where user_emails.loaded_at > {{ hs_watermark() }}
-              and user_emails.portal_id = events.portal_id
-              and {{ hs_as_text('user_emails.user_id') }} = events.target_object_id
-        )
-      )
-    {%- endif %}
+      and {{ hs_loaded_or_renamed('events.loaded_at', 'events.portal_id', 'events.target_object_id') }}
 )
 
 select

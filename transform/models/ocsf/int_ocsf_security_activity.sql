@@ -27,16 +27,7 @@ with user_emails as (
 security as (
     select *
     from {{ ref('stg_security_activity') }} as security
-    {%- if is_incremental() %}
-    where security.loaded_at > {{ hs_watermark() }}
-       or exists (
-            select 1
-            from user_emails
-            where user_emails.loaded_at > {{ hs_watermark() }}
-              and user_emails.portal_id = security.portal_id
-              and {{ hs_as_text('user_emails.user_id') }} = security.object_id
-       )
-    {%- endif %}
+    where {{ hs_loaded_or_renamed('security.loaded_at', 'security.portal_id', 'security.object_id') }}
 ),
 
 activity_map as (
