@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.airflow_db import metadata_database
 from tests.conftest import MELTANO, ROOT, ensure_plugins, meltano_env
 from tests.emulator import EmulatorConfig
 from tests.fleet_support import (
@@ -191,7 +192,7 @@ def test_fleet_dag_fans_portals_out_over_airflow_workers(  # noqa: C901, PLR0912
     portals_file = home / "portals.yml"
     portals_file.write_text(json.dumps({"portals": portal_list}, indent=1))  # JSON is YAML
 
-    metadata_uri = create_database(pg.uri, "airflow_fleet")
+    metadata_uri = metadata_database(pg, "airflow_fleet")  # migrated once per run
     state_uri = create_database(pg.uri, "meltano_fleet_state")
     env = meltano_env(
         home,
