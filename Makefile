@@ -43,9 +43,15 @@ $(PLUGINS_STAMP): meltano.yml pyproject.toml $(VENV_STAMP)
 	touch $@
 
 # CI and developers alike: style first (seconds), then every test; the Airflow test fails,
-# never skips, without its virtualenv.
+# never skips, without its virtualenv. The suite waits on servers and subprocesses more
+# than it computes: TEST_WORKERS pytest-xdist workers, one test module each at a time
+# (--dist loadfile), the slow modules first (conftest.py's order, which xdist would
+# otherwise replace with the modules with most tests first), sharing one PostgreSQL and
+# one dbt build (tests/shared.py). The 20 slowest tests and fixture set-ups close the run.
+TEST_WORKERS ?= 3
 test: install airflow-install lint
-	AIRFLOW_TEST_REQUIRED=1 $(BIN)/python -m pytest
+	AIRFLOW_TEST_REQUIRED=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile \
+		--no-loadscope-reorder --durations=20
 
 .PHONY: lint
 lint: $(VENV_STAMP)

@@ -6,10 +6,8 @@ import io
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import typing as t
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
@@ -17,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import warehouse
+from scripts import warehouse  # noqa: TC001 - fixtures' annotations
 from tap_hubspot_activity.tap import TapHubspotActivity
+from tests import fixture_timing, shared
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +37,18 @@ PLUGIN_EXECUTABLES = {
     "target-jsonl--ocsf": "loaders/target-jsonl/venv/bin/target-jsonl",
     "dbt-snowflake": "utilities/dbt-snowflake/venv/bin/dbt",
 }
+PLUGIN_KINDS = ("extractors", "loaders", "utilities")
+# The modules that take minutes, longest first (pytest --durations; the README's table).
+SLOW_MODULES = (
+    "test_fleet",
+    "test_airflow",
+    "test_completeness",
+    "test_dbt",
+    "test_snowflake",
+    "test_ocsf",
+    "test_pipeline_portals",
+    "test_pipeline",
+)
 TOKEN = "pat-na1-test-token-0123456789"
 STREAMS = {
     "login_activity": "login",
@@ -144,6 +155,39 @@ def tap_config(emulator: HubSpotEmulator, **overrides: t.Any) -> dict[str, t.Any
     }
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--fixture-durations=N: the N slowest fixture set-ups at the end of a run."""
+    fixture_timing.add_option(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's shared folder (tests/shared.py), and set-up time per fixture."""
+    shared.start_run()
+    config.pluginmanager.register(fixture_timing.FixtureTimer(), "fixture-timer")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest modules first (a stable sort: each module keeps its own order).
+
+    Under pytest-xdist (`make test`) a module runs on one worker, in the order modules
+    are collected: started first, the long ones run beside the many short ones, and
+    the run does not end waiting for one of them.
+    """
+    rank = {name: n for n, name in enumerate(SLOW_MODULES)}
+
+    def module_rank(item: pytest.Item) -> int:
+        module = getattr(item, "module", None)
+        return rank.get(getattr(module, "__name__", "").rsplit(".", 1)[-1], len(rank))
+
+    items.sort(key=module_rank)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller (or the only process) stops what the run shared."""
+    if not hasattr(config, "workerinput"):
+        shared.finish()
+
+
 @pytest.fixture(scope="session")
 def emulator() -> t.Iterator[HubSpotEmulator]:
     """A small seeded portal shared by the read-only tests."""
@@ -158,19 +202,24 @@ def fresh_emulator() -> t.Iterator[HubSpotEmulator]:
         yield emu
 
 
-@pytest.fixture(scope="module")
-def pg() -> t.Iterator[t.Any]:
-    """An embedded PostgreSQL per test module, in its own temporary data directory.
+@pytest.fixture(scope="session")
+def pg_server() -> warehouse.Warehouse:
+    """The run's embedded PostgreSQL (tests/shared.py), database `postgres`: one for all
+    modules and xdist workers, started on first use and stopped when the run ends."""
+    return shared.server()
 
-    Not under pytest's basetemp: as root the server runs as its own system user, and
-    pytest makes /tmp/pytest-of-<user> 0700 again whenever a session starts.
+
+@pytest.fixture(scope="module")
+def pg(request: pytest.FixtureRequest, pg_server: warehouse.Warehouse) -> warehouse.Warehouse:
+    """A PostgreSQL database of this test module's own, on the run's server.
+
+    The same connection values as a server of its own (uri, target_env(), data_dir),
+    so a module's schemas never meet another's.
     """
-    root = Path(tempfile.mkdtemp(prefix="hubspot-activity-pg-"))
-    try:
-        yield warehouse.start(root / "pgdata")
-    finally:
-        warehouse.stop(root / "pgdata")
-        shutil.rmtree(root, ignore_errors=True)
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    return shared.database(
+        pg_server, shared.database_name(module, os.environ.get("PYTEST_XDIST_WORKER", ""))
+    )
 
 
 def meltano_env(
@@ -197,6 +246,16 @@ def meltano_env(
         }
     )
     env.update(settings)
+    # A private Meltano system directory, with the installed plugins linked in: its own
+    # run/ (config, catalog, state.json), which another test running Meltano in this
+    # checkout at the same time (an xdist worker, a demo) would otherwise overwrite.
+    sys_dir = home / "meltano-sys"
+    if not sys_dir.exists():
+        sys_dir.mkdir()
+        for kind in PLUGIN_KINDS:
+            (ROOT / ".meltano" / kind).mkdir(parents=True, exist_ok=True)
+            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
+    env["MELTANO_SYS_DIR_ROOT"] = str(sys_dir)
     return env
 
 
@@ -228,5 +287,5 @@ def ensure_plugins(env: dict[str, str], *names: str) -> None:
         meltano(env, "install", *missing)
 
 
-# The build tests/test_ocsf.py and tests/test_snowflake.py share (one load, one dbt build).
-from tests.ocsf_build import ocsf_build  # noqa: E402, F401
+# The dbt-built data set the dbt, OCSF and Snowflake tests share (tests/dbt_build.py).
+from tests.dbt_build import dbt_build, dbt_build_copy, ocsf_build  # noqa: E402, F401

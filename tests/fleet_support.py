@@ -39,6 +39,8 @@ FLEET_DAG = "hubspot_activity_fleet"
 CLI_TIMEOUT_S = 180
 START_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 30
+# Every wait polls its condition this often (a query or an HTTP request on loopback).
+POLL_S = 0.25
 
 
 class RecordingEmulator(HubSpotEmulator):
@@ -197,7 +199,7 @@ class AirflowCluster:
             ):
                 if response.status == 200:
                     return
-            time.sleep(1)
+            time.sleep(POLL_S)
         msg = f"the api-server did not answer {url} within {START_TIMEOUT_S} s"
         raise RuntimeError(msg)
 
@@ -242,7 +244,7 @@ class AirflowCluster:
             self.check_alive()
             if self.query("SELECT 1 FROM dag WHERE dag_id = %s", dag_id):
                 return
-            time.sleep(1)
+            time.sleep(POLL_S)
         errors = self.cli("dags", "list-import-errors", check=False).stdout
         msg = f"DAG {dag_id} was not parsed within {timeout_s} s; import errors:\n{errors}"
         raise RuntimeError(msg)
@@ -262,7 +264,7 @@ class AirflowCluster:
             state = rows[0][0] if rows else None
             if state in {"success", "failed"}:
                 return str(state)
-            time.sleep(2)
+            time.sleep(POLL_S)
         states = self.task_states(dag_id, run_id)
         msg = f"DAG run {run_id} still {state} after {timeout_s} s: {states}"
         raise TimeoutError(msg)

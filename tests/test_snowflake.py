@@ -1,6 +1,6 @@
 """The whole dbt project on Snowflake's dialect: dbt-snowflake against fakesnow on loopback.
 
-The raw tables the shared build loaded into PostgreSQL (tests/ocsf_build.py) are copied
+The raw tables the shared build loaded into PostgreSQL (tests/dbt_build.py) are copied
 into fakesnow in target-snowflake's shape (tests/snowflake_load.py), then
 `meltano invoke dbt-snowflake:build` builds staging, marts, detections and OCSF there.
 Every model must hold the same rows as on PostgreSQL, the detections the incidents the
@@ -17,7 +17,7 @@ import typing as t
 import pytest
 
 from tests.conftest import ensure_plugins, meltano
-from tests.ocsf_build import ANALYTICS, MODELS, SOURCE_SCHEMA, TABLES, TOKEN, OcsfBuild
+from tests.dbt_build import ANALYTICS, MODELS, SOURCE_SCHEMA, TABLES, TOKEN, DbtBuild
 from tests.snowflake_load import FakeSnowServer, copy_table
 from tests.test_ocsf import ocsf_errors
 
@@ -82,7 +82,7 @@ class SnowflakeBuild(t.NamedTuple):
 
 @pytest.fixture(scope="module")
 def snowflake(
-    ocsf_build: OcsfBuild, tmp_path_factory: pytest.TempPathFactory
+    ocsf_build: DbtBuild, tmp_path_factory: pytest.TempPathFactory
 ) -> t.Iterator[SnowflakeBuild]:
     home = tmp_path_factory.mktemp("snowflake")
     with FakeSnowServer(home / "fakesnow.log") as server:
