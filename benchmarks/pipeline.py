@@ -173,16 +173,14 @@ def meltano_run(name: str, env: dict[str, str], home: Path, postmaster: int) -> 
 
 @dataclasses.dataclass
 class Build:
-    """One `dbt build`: its run, and its nodes' execution times (slowest first)."""
+    """One `dbt build`: its run, and every node's execution time (slowest first)."""
 
     run: Timed
     nodes: list[tuple[str, float]]
     results: Path | None
 
 
-def dbt_build(  # noqa: PLR0913
-    name: str, env: dict[str, str], home: Path, postmaster: int, timeout: float, *, top: int = 10
-) -> Build:
+def dbt_build(name: str, env: dict[str, str], home: Path, postmaster: int, timeout: float) -> Build:
     """`meltano invoke dbt-postgres:build`; a failed or stopped build is reported, not raised."""
     argv = meltano_argv(env, "invoke", "dbt-postgres:build")
     run = run_timed(name, argv, env, home, roles=DBT_ROLES, postmaster=postmaster, timeout=timeout)
@@ -197,7 +195,7 @@ def dbt_build(  # noqa: PLR0913
         ((_node_name(r["unique_id"]), float(r.get("execution_time") or 0)) for r in results),
         key=lambda node: -node[1],
     )
-    return Build(run, nodes[:top], kept)
+    return Build(run, nodes, kept)
 
 
 def _node_name(unique_id: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -9,6 +10,8 @@ if t.TYPE_CHECKING:
     from benchmarks.warehouse import Volume
 
 CPU_ROLES = ("tap", "discovery", "meltano", "target", "postgres", "other")
+# Nodes faster than this at the smaller volume are not compared: timer noise.
+NOISE_FLOOR_S = 0.5
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -37,12 +40,20 @@ def _build(build: Build | None) -> str:
     return _secs(build.run if build else None)
 
 
+def _hour_cells(vol: Volume, index: int) -> list[str]:
+    if index >= len(vol.hours):
+        return ["-", "-", "-"]
+    hour = vol.hours[index]
+    return [f"{hour.new_events:,}", _secs(hour.load), _build(hour.build)]
+
+
 def render(volumes: list[Volume], header: str) -> str:
     """Everything the run measured, as text."""
     rows = [
         [
             "volume", "K", "events", "tap s", "tap ev/s", "load s", "load ev/s", "load/tap",
-            "build s", "+1h events", "incr load s", "incr build s",
+            "build s", "h1 events", "h1 load s", "h1 build s", "h2 events", "h2 load s",
+            "h2 build s",
         ]
     ]  # fmt: skip
     for vol in volumes:
@@ -59,13 +70,30 @@ def render(volumes: list[Volume], header: str) -> str:
                 f"{vol.events / load_s:,.0f}" if load_s else "-",
                 f"{tap_s / load_s:.0%}" if load_s else "-",
                 _build(vol.build),
-                f"{vol.new_events:,}",
-                _secs(vol.incremental),
-                _build(vol.rebuild),
+                *_hour_cells(vol, 0),
+                *_hour_cells(vol, 1),
             ]
         )
     lines = [header, "", *_table(rows), ""]
-    lines += ["CPU seconds per 1,000 records during the first load (all RECORD messages):", ""]
+    lines += ["h1: the first hour after the backfill; h2: the next hour (the steady state).", ""]
+    lines += _cpu_split(volumes)
+    lines += _growth(volumes)
+    for vol in volumes:
+        builds = [("first build", vol.build)] + [(h.label, h.build) for h in vol.hours]
+        for label, build in builds:
+            if build is None:
+                continue
+            lines.append(f"{vol.name}, {label}: ten slowest nodes (s)")
+            if not build.nodes:
+                lines.append("  (no run_results.json: the build was stopped or did not start)")
+            lines += [f"  {seconds:8.1f}  {node}" for node, seconds in build.nodes[:10]]
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _cpu_split(volumes: list[Volume]) -> list[str]:
+    """CPU seconds per 1,000 records of the first load, per process role."""
+    lines = ["CPU seconds per 1,000 records during the first load (all RECORD messages):", ""]
     cpu_rows = [["volume", "records", *CPU_ROLES, "sum", "load wall s", "loaded rows"]]
     for vol in volumes:
         if vol.load is None:
@@ -82,14 +110,40 @@ def render(volumes: list[Volume], header: str) -> str:
                 f"{sum(vol.loaded.values()):,}",
             ]
         )
-    lines += [*_table(cpu_rows), ""]
-    for vol in volumes:
-        for label, build in (("first build", vol.build), ("incremental build", vol.rebuild)):
-            if build is None:
-                continue
-            lines.append(f"{vol.name}, {label}: ten slowest nodes (s)")
-            if not build.nodes:
-                lines.append("  (no run_results.json: the build was stopped or did not start)")
-            lines += [f"  {seconds:8.1f}  {node}" for node, seconds in build.nodes]
-            lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
+    return [*lines, *_table(cpu_rows), ""]
+
+
+def _steady(vol: Volume) -> Build | None:
+    return vol.hours[-1].build if vol.hours else None
+
+
+def _growth(volumes: list[Volume]) -> list[str]:
+    """How the steady hour's build grows from each volume to the next: whole and per node.
+
+    A node's ratio compares its execution time at the two volumes; nodes under 0.5 s at
+    the smaller volume are left out of the largest ratio (timer noise dominates them).
+    """
+    lines: list[str] = []
+    for small, large in itertools.pairwise(volumes):
+        before, after = _steady(small), _steady(large)
+        if not (before and after and before.nodes and after.nodes):
+            continue
+        small_nodes = dict(before.nodes)
+        ratios = sorted(
+            ((after_s / small_nodes[node], node, small_nodes[node], after_s)
+             for node, after_s in after.nodes
+             if small_nodes.get(node, 0.0) >= NOISE_FLOOR_S),
+            reverse=True,
+        )  # fmt: skip
+        data = large.events / small.events if small.events else 0.0
+        lines.append(
+            f"steady hour's build, {small.name} -> {large.name} ({data:.1f}x the events):"
+            f" {before.run.wall_s:.1f} s -> {after.run.wall_s:.1f} s"
+            f" ({after.run.wall_s / before.run.wall_s:.2f}x)"
+        )
+        lines += [
+            f"  {ratio:6.2f}x  {node} ({was:.2f} s -> {now:.2f} s)"
+            for ratio, node, was, now in ratios[:5]
+        ]
+        lines.append("")
+    return lines
