@@ -432,9 +432,12 @@ def test_every_model_and_column_is_documented_and_tested(dbt_env):
         "stg_security_activity",
         "stg_cms_content_audit",
         *DETECTIONS,
-        # shared by several models: the newest e-mail of each user, monthly counts
+        # shared by several models: the newest e-mail of each user, daily and monthly
+        # counts, the users of each month
         "int_user_emails",
+        "int_daily_activity",
         "int_monthly_activity",
+        "int_monthly_users",
         # OCSF 1.8.0 (tests/test_ocsf.py checks them against the schema)
         "int_ocsf_security_activity",
         *OCSF_CLASS_VIEWS,

@@ -67,6 +67,20 @@
 {%- endmacro %}
 
 
+{#- The UTC calendar date of a timestamp with time zone. -#}
+{% macro hs_utc_date(expression) -%}
+  {{ return(adapter.dispatch('hs_utc_date', 'hubspot_activity')(expression)) }}
+{%- endmacro %}
+
+{% macro default__hs_utc_date(expression) -%}
+  cast(({{ expression }} at time zone 'UTC') as date)
+{%- endmacro %}
+
+{% macro snowflake__hs_utc_date(expression) -%}
+  cast(convert_timezone('UTC', {{ expression }}) as date)
+{%- endmacro %}
+
+
 {#- First day (a date) of the UTC calendar month of a timestamp with time zone. -#}
 {% macro hs_utc_month(expression) -%}
   {{ return(adapter.dispatch('hs_utc_month', 'hubspot_activity')(expression)) }}

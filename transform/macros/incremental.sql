@@ -47,18 +47,32 @@
     of that source (activity_events keeps one cutoff per source). -#}
 {% macro hs_loaded_after_this(source_name=none) -%}
   {%- if is_incremental() -%}
-    where loaded_at is null
-       or loaded_at > coalesce(
-            (
-                select {{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), 'max(loaded_at)') }}
-                from {{ this }}
-                {%- if source_name is not none %}
-                where source = '{{ source_name }}'
-                {%- endif %}
-            ),
-            {{ hs_epoch() }}
-          )
+    {%- set newest -%}
+      select cast({{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), hs_naive_utc('max(loaded_at)')) }} as {{ dbt.type_string() }})
+      from {{ this }}
+      {%- if source_name is not none %}
+      where source = '{{ source_name }}'
+      {%- endif %}
+    {%- endset -%}
+    where loaded_at is null or loaded_at > {{ hs_utc_literal(newest) }}
   {%- endif -%}
+{%- endmacro %}
+
+
+{#- The one timestamp `query` selects (as text: a timestamp without time zone, in UTC,
+    or null) as a literal timestamp in UTC, the epoch for null. Read when the node runs (dbt compiles each node just before running
+    it, after the nodes it depends on), so the planner sees the value: as a subquery its
+    estimate is a guess (a third of the rows), and PostgreSQL scanned a million-row table
+    for the few hundred rows of an hour instead of using the loaded_at index. -#}
+{% macro hs_utc_literal(query) -%}
+  {%- if not execute -%}
+    {{ return(hs_epoch()) }}
+  {%- endif -%}
+  {%- set value = run_query(query).columns[0].values()[0] -%}
+  {%- if value is none -%}
+    {{ return(hs_epoch()) }}
+  {%- endif -%}
+  {{ return(hs_utc("cast('" ~ value ~ "' as " ~ dbt.type_timestamp() ~ ")")) }}
 {%- endmacro %}
 
 
@@ -91,16 +105,14 @@
 {%- endmacro %}
 
 
-{#- A watermark of `model_name` less the lookback, or the epoch. -#}
+{#- A watermark of `model_name` less the lookback, or the epoch, as a literal. -#}
 {% macro hs_cutoff(model_name, column) -%}
-  coalesce(
-    (
-      select {{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), hs_utc('max(' ~ column ~ ')')) }}
-      from {{ hs_watermarks_relation() }}
-      where model_name = '{{ model_name }}'
-    ),
-    {{ hs_epoch() }}
-  )
+  {%- set newest -%}
+    select cast({{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), 'max(' ~ column ~ ')') }} as {{ dbt.type_string() }})
+    from {{ hs_watermarks_relation() }}
+    where model_name = '{{ model_name }}'
+  {%- endset -%}
+  {{ return(hs_utc_literal(newest)) }}
 {%- endmacro %}
 
 
@@ -202,22 +214,28 @@
 {%- endmacro %}
 
 
-{#- Condition for a row that names a user (`portal_column`, `user_column`: the user id as
-    text) by their newest e-mail: the row was loaded since the watermark, or that user's
-    newest e-mail was (always true outside an incremental build). -#}
-{% macro hs_loaded_or_renamed(loaded_column, portal_column, user_column) -%}
-  {%- if is_incremental() -%}
-    (
-        {{ loaded_column }} > {{ hs_watermark() }}
-        or exists (
-            select 1
-            from {{ ref('int_user_emails') }} as renamed
-            where renamed.loaded_at > {{ hs_watermark() }}
-              and renamed.portal_id = {{ portal_column }}
-              and {{ hs_as_text('renamed.user_id') }} = {{ user_column }}
-        )
-    )
-  {%- else -%}
-    true
-  {%- endif -%}
+{#- The rows of `relation` (with portal_id and loaded_at) that meet `condition` (on the
+    alias `rows`) and were loaded since the watermark, or name a user (`user_column`,
+    the user id as text) whose newest e-mail (int_user_emails) was loaded since: all of
+    them outside an incremental build. Two branches, not one `or`: each reads an index
+    (loaded_at; the user column), where an `or` with a subquery scanned every row. -#}
+{% macro hs_loaded_or_renamed(relation, user_column, condition='1 = 1') -%}
+select rows.*
+from {{ relation }} as rows
+where {{ condition }}
+{%- if is_incremental() %}
+    and rows.loaded_at > {{ hs_watermark() }}
+union all
+select rows.*
+from {{ relation }} as rows
+inner join (
+    select distinct portal_id, {{ hs_as_text('user_id') }} as user_id
+    from {{ ref('int_user_emails') }}
+    where loaded_at > {{ hs_watermark() }}
+) as renamed
+    on renamed.portal_id = rows.portal_id
+    and renamed.user_id = rows.{{ user_column }}
+where {{ condition }}
+    and rows.loaded_at <= {{ hs_watermark() }}
+{%- endif %}
 {%- endmacro %}

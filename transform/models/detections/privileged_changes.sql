@@ -33,10 +33,7 @@ user_emails as (
 ),
 
 events as (
-    select events.*
-    from {{ ref('activity_events') }} as events
-    where events.source in ('security', 'audit')
-      and {{ hs_loaded_or_renamed('events.loaded_at', 'events.portal_id', 'events.target_object_id') }}
+    {{ hs_loaded_or_renamed(ref('activity_events'), 'target_object_id', "rows.source in ('security', 'audit')") }}
 )
 
 select

@@ -9,6 +9,7 @@
             {'columns': ['source', 'loaded_at']},
             {'columns': ['portal_id', 'actor_user_id', 'occurred_at']},
             {'columns': ['occurred_at']},
+            {'columns': ['portal_id', 'target_object_id']},
         ],
         post_hook=["{{ hs_save_watermark([this]) }}"],
     )

@@ -25,9 +25,7 @@ with user_emails as (
 ),
 
 security as (
-    select *
-    from {{ ref('stg_security_activity') }} as security
-    where {{ hs_loaded_or_renamed('security.loaded_at', 'security.portal_id', 'security.object_id') }}
+    {{ hs_loaded_or_renamed(ref('stg_security_activity'), 'object_id') }}
 ),
 
 activity_map as (

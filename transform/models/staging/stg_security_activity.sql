@@ -1,4 +1,14 @@
 -- One row per security activity: typed, snake_case, one row per (portal_id, id).
+-- The user it acts on (object_id) is indexed too: OCSF re-reads a renamed user's rows.
+{{
+    config(
+        indexes=[
+            {'columns': ['portal_id', 'id'], 'unique': True},
+            {'columns': ['loaded_at']},
+            {'columns': ['portal_id', 'object_id']},
+        ]
+    )
+}}
 with source as (
     {{ hubspot_source('security_activity') }}
 ),

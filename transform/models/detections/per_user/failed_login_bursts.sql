@@ -7,15 +7,7 @@
 -- computed again from their whole login history and replace theirs (a late failure can
 -- join two bursts, a late success changes succeeded_at); other users' are kept.
 -- loaded_at is the newest load of the logins behind the burst.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['portal_id', 'user_id'],
-        indexes=[{'columns': ['portal_id', 'user_id']}],
-        post_hook=["{{ hs_save_watermark([ref('activity_events')]) }}"],
-    )
-}}
+-- Configured in dbt_project.yml (detections/per_user): incremental per user.
 
 {%- set threshold = var('failed_login_burst_threshold') | int %}
 {%- set window_minutes = var('failed_login_burst_window_minutes') | int %}

@@ -7,15 +7,7 @@
 
 -- Incremental: the users with logins loaded since the last build are computed again
 -- from their whole login history (a late login moves the positions) and replace theirs.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['portal_id', 'user_id'],
-        indexes=[{'columns': ['portal_id', 'user_id']}],
-        post_hook=["{{ hs_save_watermark([ref('activity_events')]) }}"],
-    )
-}}
+-- Configured in dbt_project.yml (detections/per_user): incremental per user.
 
 {#- At least 1: a user's first login has no known country to differ from. #}
 {%- set min_prior_logins = [var('new_country_min_prior_logins') | int, 1] | max %}
