@@ -3,8 +3,8 @@
 `airflow db migrate` on an empty database is most of a minute of CPU. The first test
 that needs a metadata database migrates `airflow_metadata_template` on the run's
 PostgreSQL (tests/shared.py), under a lock; every test then gets a copy of it
-(`CREATE DATABASE ... TEMPLATE`), on which its own `airflow db migrate` finds nothing
-left to do. Nobody connects to the template itself.
+(`CREATE DATABASE ... TEMPLATE`), ready to use: an `airflow db migrate` of its own would
+find nothing left to do, so the tests run none. Nobody connects to the template itself.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ PLUGIN_EXECUTABLES = {
     "target-postgres": "loaders/target-postgres/venv/bin/target-postgres",
     "dbt-postgres": "utilities/dbt-postgres/venv/bin/dbt",
     "target-jsonl": "loaders/target-jsonl/venv/bin/target-jsonl",
-    # The OCSF export and dbt on Snowflake (tests/test_ocsf.py, tests/test_snowflake.py);
+    # The OCSF export and dbt on Snowflake (tests/test_ocsf_jobs.py, tests/test_snowflake.py);
     # the --ocsf plugins inherit their parent's virtualenv.
     "tap-postgres--ocsf": "extractors/tap-postgres/venv/bin/tap-postgres",
     "target-jsonl--ocsf": "loaders/target-jsonl/venv/bin/target-jsonl",
@@ -39,15 +39,20 @@ PLUGIN_EXECUTABLES = {
 }
 PLUGIN_KINDS = ("extractors", "loaders", "utilities")
 # The modules that take minutes, longest first (pytest --durations; the README's table).
+# pytest-xdist hands a worker its next module as soon as its current one has 2 tests or
+# fewer left: test_fleet is one test, so the fourth module waits behind it on its worker
+# for the whole of it, and is a short one.
 SLOW_MODULES = (
     "test_fleet",
     "test_airflow",
     "test_completeness",
-    "test_dbt",
+    "test_pipeline",
     "test_snowflake",
+    "test_dbt_incremental",
+    "test_dbt",
+    "test_ocsf_jobs",
     "test_ocsf",
     "test_pipeline_portals",
-    "test_pipeline",
 )
 TOKEN = "pat-na1-test-token-0123456789"
 STREAMS = {

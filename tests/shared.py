@@ -10,6 +10,7 @@ process that needs it, under a file lock (`locked`); the others wait for it, the
   modules' schemas never meet; a database can also be copied whole from another
   (`CREATE DATABASE ... TEMPLATE`), which is how a built data set is handed out.
 - `finish()`: the controller stops the server and removes the folder when the run ends.
+- `server_cpu_seconds()`: the CPU time the server and its backends have used so far.
 
 Not under pytest's basetemp: as root the server runs as its own system user, and pytest
 makes /tmp/pytest-of-<user> 0700 again whenever a session starts.
@@ -115,6 +116,17 @@ def database(
         conn.execute(drop.format(sql.Identifier(name)))
         conn.execute(create)
     return dataclasses.replace(admin, database=name)
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU seconds of the run's server: the postmaster and the backends it has reaped
+    (no pytest process waits for them, so they are not in its children's usage)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid = int((_data_dir() / "postmaster.pid").read_text().split()[0])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # utime, stime, cutime, cstime: fields 14-17 of proc(5), 12-15 after the name.
+        return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return None
 
 
 def finish() -> None:

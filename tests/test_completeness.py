@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import typing as t
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -239,7 +240,15 @@ def test_a_loader_dropping_the_first_record_of_each_batch_is_caught(env, emu, pg
     assert target.returncode == 0, target.stderr[-2000:]
     assert dropped >= 3
 
-    dbt_env = {**env, "DBT_POSTGRES_SOURCE_SCHEMA": DROPPED}
+    # Its own dbt target folder: another schema is another profile, for which dbt parses
+    # the project again, and the next build in the module's folder would then parse again.
+    home = Path(env["DBT_TARGET_PATH"]).parent
+    dbt_env = {
+        **env,
+        "DBT_POSTGRES_SOURCE_SCHEMA": DROPPED,
+        "DBT_TARGET_PATH": str(home / "dbt-target-dropped"),
+        "DBT_LOG_PATH": str(home / "dbt-logs-dropped"),
+    }
     result = build(dbt_env)
     assert result.returncode != 0
     assert re.search(r"FAIL \d+ warehouse_holds_every_manifested_event", output(result))

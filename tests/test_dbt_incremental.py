@@ -1,76 +1,56 @@
 """Incremental dbt builds equal a full refresh, model by model, row for row.
 
-One warehouse is built the way the hourly job builds it: a first load and build, then
+One warehouse is built the way the hourly job builds it: a first load and build (the
+run's shared one, tests/dbt_build.py, copied into this module's own database), then
 rounds of new events (some recorded late), the verification job re-loading a week of
 events, and a round with nothing new, each followed by an incremental `dbt build`.
 The same loaded tables are then built again from scratch (`--full-refresh`) into a
 second models schema. Every model must hold the same rows in both, compared with
 EXCEPT both ways. The lookback is set to 0 here, so each incremental build reads only
-what was loaded after its cutoff: what a lookback would re-read cannot hide a miss.
+what was loaded after its cutoff: what a lookback would re-read cannot hide a miss (a
+first build reads everything, whatever the lookback).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-import secrets
 import typing as t
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from tests.conftest import ensure_plugins, meltano, meltano_env
-from tests.emulator import EmulatorConfig, HubSpotEmulator
+from tests.conftest import meltano
+from tests.dbt_build import ANALYTICS, SOURCE_SCHEMA, DbtBuild
+
+if t.TYPE_CHECKING:
+    from tests.emulator import HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
 
-SOURCE_SCHEMA = "hubspot_activity_incremental"
-INCREMENTAL = f"{SOURCE_SCHEMA}_analytics"
+INCREMENTAL = ANALYTICS
 FULL_REFRESH = f"{SOURCE_SCHEMA}_full_refresh"
-NOW = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
-TOKEN = f"pat-na1-incremental-{secrets.token_hex(12)}"
 NO_LOOKBACK = json.dumps({"incremental_lookback_minutes": 0})
 STREAMS = ("login", "audit-logs", "security", "cms")
 
 
 @pytest.fixture(scope="module")
-def emu() -> t.Iterator[HubSpotEmulator]:
-    config = EmulatorConfig(
-        seed=41,
-        users=30,
-        logins_per_day=14.0,
-        audits_per_day=12.0,
-        security_per_day=5.0,
-        cms_per_day=3.0,
-        history_days=40,
-        now=NOW,
-        ten_second_max=100_000,
-    )
-    with HubSpotEmulator(config) as emulator:
-        yield emulator
+def emu(dbt_build_copy: DbtBuild) -> HubSpotEmulator:
+    """The emulator of the copy: the loaded data set, ready for new events."""
+    return dbt_build_copy.emu
 
 
 @pytest.fixture(scope="module")
-def env(emu: HubSpotEmulator, pg: t.Any, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    home = tmp_path_factory.mktemp("meltano-incremental")
-    environment = meltano_env(
-        home,
-        pg,
-        {
-            "TAP_HUBSPOT_ACTIVITY_API_URL": emu.url,
-            "TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN": TOKEN,
-            "TAP_HUBSPOT_ACTIVITY_START_DATE": "2000-01-01T00:00:00Z",
-            "TAP_HUBSPOT_ACTIVITY_CMS_CONTENT_AUDIT": "true",
-            "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SOURCE_SCHEMA,
-            "DBT_POSTGRES_SOURCE_SCHEMA": SOURCE_SCHEMA,
-            "DBT_TARGET_PATH": str(home / "dbt-target"),
-            "DBT_LOG_PATH": str(home / "dbt-logs"),
-        },
-    )
-    ensure_plugins(environment, "tap-hubspot-activity", "target-postgres", "dbt-postgres")
-    return environment
+def env(dbt_build_copy: DbtBuild) -> dict[str, str]:
+    """The copy's Meltano environment (its own state, database and dbt target)."""
+    return dbt_build_copy.env
+
+
+@pytest.fixture(scope="module")
+def pg(dbt_build_copy: DbtBuild) -> t.Any:
+    """The copy's own database."""
+    return dbt_build_copy.pg
 
 
 def build(env: dict[str, str], *args: str) -> str:
@@ -135,9 +115,8 @@ def count(pg: t.Any, schema: str, table: str) -> int:
 
 @pytest.fixture(scope="module")
 def increments(emu: HubSpotEmulator, env: dict[str, str], pg: t.Any) -> dict[str, t.Any]:
-    """The hourly job's history: what each incremental build saw."""
-    load(env)
-    build(env)
+    """The hourly job's history: what each incremental build saw (the first load and
+    build are the copy's)."""
     first = count(pg, INCREMENTAL, "activity_events")
     added = 0
     # New events, and events recorded late (inside the tap's 15-minute lookback), in

@@ -233,8 +233,7 @@ def test_fleet_dag_fans_portals_out_over_airflow_workers(  # noqa: C901, PLR0912
         env[f"AIRFLOW_CONN_{conn_id(label).upper()}"] = json.dumps(conn)
     ensure_plugins(env, "tap-hubspot-activity", "target-postgres", "dbt-postgres")
 
-    cluster = AirflowCluster(env, home / "airflow" / "components")
-    cluster.cli("db", "migrate")
+    cluster = AirflowCluster(env, home / "airflow" / "components")  # its database migrated
     cluster.cli("pools", "set", "hubspot_activity_fleet", "4", "HubSpot portals at once")
     cluster.cli(
         "connections", "add", conn_id(REVOKED), "--conn-type", "generic",
