@@ -25,9 +25,11 @@ pytestmark = pytest.mark.pipeline
 
 DATABASE = "HUBSPOT"
 INCREMENTAL_SELECTOR = "config.materialized:incremental"
-# What only an increment's compiled query holds: a cutoff read from the model's own
-# table or from the watermarks (a first build reads everything).
-INCREMENT_MARK = "loaded_at > coalesce("
+# What only an increment's compiled query holds: a load-time cutoff, read from the
+# model's own table or from the watermarks when the node ran and written as a literal
+# UTC timestamp (hs_utc_literal: on Snowflake a dateadd of the fraction); a first build
+# reads everything.
+INCREMENT_MARK = "loaded_at > dateadd("
 
 
 def without_nulls(value: t.Any) -> t.Any:

@@ -60,10 +60,11 @@
 
 
 {#- The one timestamp `query` selects (as text: a timestamp without time zone, in UTC,
-    or null) as a literal timestamp in UTC, the epoch for null. Read when the node runs (dbt compiles each node just before running
-    it, after the nodes it depends on), so the planner sees the value: as a subquery its
-    estimate is a guess (a third of the rows), and PostgreSQL scanned a million-row table
-    for the few hundred rows of an hour instead of using the loaded_at index. -#}
+    or null) as a literal timestamp in UTC, the epoch for null. Read when the node runs
+    (dbt compiles each node just before running it, after the nodes it depends on), so
+    the planner sees the value: as a subquery its estimate is a guess (a third of the
+    rows), and PostgreSQL scanned a million-row table for the few hundred rows of an
+    hour instead of using the loaded_at index. -#}
 {% macro hs_utc_literal(query) -%}
   {%- if not execute -%}
     {{ return(hs_epoch()) }}
