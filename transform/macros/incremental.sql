@@ -225,18 +225,19 @@ select rows.*
 from {{ relation }} as rows
 where {{ condition }}
 {%- if is_incremental() %}
-    and rows.loaded_at > {{ hs_watermark() }}
+{%- set watermark = hs_watermark() %}
+    and rows.loaded_at > {{ watermark }}
 union all
 select rows.*
 from {{ relation }} as rows
 inner join (
     select distinct portal_id, {{ hs_as_text('user_id') }} as user_id
     from {{ ref('int_user_emails') }}
-    where loaded_at > {{ hs_watermark() }}
+    where loaded_at > {{ watermark }}
 ) as renamed
     on renamed.portal_id = rows.portal_id
     and renamed.user_id = rows.{{ user_column }}
 where {{ condition }}
-    and rows.loaded_at <= {{ hs_watermark() }}
+    and rows.loaded_at <= {{ watermark }}
 {%- endif %}
 {%- endmacro %}
