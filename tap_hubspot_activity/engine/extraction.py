@@ -173,6 +173,7 @@ class Extraction:
             if label not in self._clients:
                 portal = self.portals[label]
                 self._clients[label] = PortalClient(
+                    name=portal.name,
                     api_url=portal.api_url,
                     credentials=portal.credentials,
                     limits=self.limits,
