@@ -132,7 +132,7 @@ def test_lookalike_ids_give_one_record_per_portal_and_id_and_manifests_count_the
         assert collections.Counter(listed[stream]) == collections.Counter(ids), stream
     # One warning per stream and portal, counting the repeats of every partition:
     # login 2 repeats in userId 1, then userId 2's 7 records; security 1; the CMS log 1.
-    warnings = [line for line in run.stderr.splitlines() if "whose id had been emitted" in line]
+    warnings = [line for line in run.stderr.splitlines() if "whose id was emitted already" in line]
     assert len(warnings) == 3, warnings
     assert "login_activity: dropped 9 records" in "\n".join(warnings)
     assert "security_activity: dropped 1 record " in "\n".join(warnings)

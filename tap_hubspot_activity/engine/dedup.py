@@ -116,8 +116,8 @@ class RunIds:
                 ids.dropped = 0
         if ids and dropped:
             logger.warning(
-                "%s: dropped %s record%s whose id had been emitted already in this run "
-                "(HubSpot repeats a record across pages when events arrive while paging): "
+                "%s: dropped %s record%s whose id was emitted already in this run (HubSpot "
+                "may send a record again on a later page when events arrive while it pages): "
                 "one record per portalId and id",
                 ids.where,
                 f"{dropped:,}",
