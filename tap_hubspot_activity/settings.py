@@ -6,6 +6,7 @@ import os
 import re
 import typing as t
 
+from tap_hubspot_activity.engine.credentials import unsendable
 from tap_hubspot_activity.engine.jobs import PortalSettings
 from tap_hubspot_activity.engine.limits import Limits
 from tap_hubspot_activity.engine.timestamps import parse_datetime_setting
@@ -22,7 +23,6 @@ DEFAULT_API_VERSION = "2026-09"
 # The OAuth refresh grant's endpoint per setting value: v1 is deprecated on 2027-02-16.
 OAUTH_TOKEN_PATHS = {"2026-03": "/oauth/2026-03/token", "v1": "/oauth/v1/token"}
 DEFAULT_OAUTH_TOKEN_ENDPOINT = "2026-03"  # noqa: S105 - a version, not a secret
-_INNER_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
 MEGABYTE = 1024 * 1024
 
 
@@ -106,9 +106,14 @@ def _credential_errors(config: Mapping[str, t.Any], *, credentials_required: boo
 def _one_portal_errors(  # noqa: PLR0911 - one return per mistake
     credentials: Mapping[str, str], where: str, *, credentials_required: bool
 ) -> list[str]:
-    broken = [key for key, value in credentials.items() if _INNER_SPACE.search(value)]
+    # Each credential goes into a header or a form: visible ASCII only, whatever the mode.
+    broken = [
+        f"{key} has {problem}"
+        for key, value in credentials.items()
+        if (problem := unsendable(value)) is not None
+    ]
     if broken:
-        return [f"{where}: {', '.join(broken)} has a space or control character inside."]
+        return [f"{where}: {'; '.join(broken)} (credentials are visible ASCII only)."]
     given_oauth = [key for key in OAUTH_KEYS if credentials.get(key)]
     if credentials.get("access_token") and given_oauth:
         return [

@@ -21,6 +21,7 @@ from tap_hubspot_activity.engine.errors import (
     RetryableError,
     StaleTokenError,
     TerminatedError,
+    shown,
 )
 from tap_hubspot_activity.engine.failures import EndpointRules, classify, describe
 from tap_hubspot_activity.engine.governor import RateLimitGovernor
@@ -49,6 +50,7 @@ class PortalClient:
     def __init__(  # noqa: PLR0913 - a portal and the run's shared parts
         self,
         *,
+        name: str,
         api_url: str,
         credentials: dict[str, str],
         limits: Limits,
@@ -56,7 +58,8 @@ class PortalClient:
         stop: threading.Event,
         logger: Logger,
     ) -> None:
-        """Nothing is sent until the first request."""
+        """Nothing is sent until the first request; `name` is how logs call the portal."""
+        self.name = name
         self.api_url = api_url.rstrip("/")
         self.origin = origin(self.api_url)
         self.limits = limits
@@ -72,6 +75,7 @@ class PortalClient:
         self.governor = RateLimitGovernor(
             daily_quota_reserve=limits.daily_quota_reserve,
             sleep=lambda seconds: _pause(stop, seconds),
+            warn=lambda text: logger.warning("Rate limit of %s: %s", name, text),
         )
         self.retry = RetryPolicy(
             max_retry_seconds=limits.max_retry_seconds, stop=stop, logger=logger
@@ -241,7 +245,11 @@ class PortalClient:
         failure = classify(status, headers, error_body, message, rules)
         if status == HTTPStatus.TOO_MANY_REQUESTS and isinstance(failure, RetryableError):
             # Hold the whole portal, not just this request.
-            self.governor.pause(min(failure.wait_seconds or 0.0, self.limits.max_retry_seconds))
+            retry_after = headers.get("Retry-After")
+            self.governor.pause(
+                min(failure.wait_seconds or 0.0, self.limits.max_retry_seconds),
+                f"Retry-After: {shown(retry_after, 40)}" if retry_after else "a 429 answer",
+            )
         raise failure
 
     def _describe(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 import typing as t
+import unicodedata
 from dataclasses import dataclass
 
 from tap_hubspot_activity.engine.errors import FatalError
@@ -23,6 +25,11 @@ CREDENTIALS_HINT = (
     "client_id, client_secret and refresh_token, with scope account-info.security.read."
 )
 
+# Every bearer token (RFC 6750's b64token) and every HubSpot credential is made of visible
+# ASCII; anything else in a header is an injection (CR, LF, NUL) or cannot be sent at all
+# (http.client encodes header values as Latin-1).
+_NOT_VISIBLE_ASCII = re.compile(r"[^\x21-\x7e]")
+
 # Posts the refresh grant and returns the token endpoint's JSON object (FatalError if none).
 TokenPost = t.Callable[[dict[str, str]], dict[str, t.Any]]
 
@@ -33,6 +40,25 @@ class Token:
 
     value: str
     serial: int
+
+
+def unsendable(value: str) -> str | None:
+    """What makes a credential unfit for an HTTP header, never quoting it; None if nothing.
+
+    Names the first offending character by kind, code point and position, so the user
+    can find a pasted quote or line break while the value itself is never shown.
+    """
+    found = _NOT_VISIBLE_ASCII.search(value)
+    if found is None:
+        return None
+    char = found.group()
+    if unicodedata.category(char) == "Cc":
+        kind = "a control character"
+    elif char.isspace():
+        kind = "a space"
+    else:
+        kind = "a non-ASCII character"
+    return f"{kind} (U+{ord(char):04X}) at character {found.start() + 1}"
 
 
 class StaticToken:
@@ -123,11 +149,15 @@ class OAuthToken:
         if not isinstance(access, str) or not access.strip():
             msg = f"HubSpot's token endpoint answered without an access token. {CREDENTIALS_HINT}"
             raise FatalError(msg)
+        self._redactor.add(access)
+        _refuse_unsendable(access, "an access token")
         refresh = body.get("refresh_token") or body.get("refreshToken")
         if isinstance(refresh, str) and refresh.strip():
-            self._refresh_token = refresh
             self._redactor.add(refresh)
-        self._redactor.add(access)
+            # It goes back in the next grant's form: a broken one would fail that grant
+            # half an hour on, blaming the configured credentials.
+            _refuse_unsendable(refresh, "a refresh token")
+            self._refresh_token = refresh
         lifetime = expires_in_seconds(body.get("expires_in", body.get("expiresIn")))
         margin = min(REFRESH_MARGIN_SECONDS, lifetime / 10)
         self._expires_at = requested_at + lifetime - margin
@@ -135,6 +165,16 @@ class OAuthToken:
         self._token = Token(access, serial)
         self._proven = False
         self._after_refusal = after_refusal
+
+
+def _refuse_unsendable(token: str, what: str) -> None:
+    problem = unsendable(token)
+    if problem is not None:
+        msg = (
+            f"HubSpot's token endpoint issued {what} with {problem}, which no request may "
+            "carry; refusing it (the token endpoint at api_url is broken or not HubSpot's)."
+        )
+        raise FatalError(msg)
 
 
 def expires_in_seconds(value: object) -> float:

@@ -8,6 +8,7 @@ import typing as t
 from collections import defaultdict
 
 from tap_hubspot_activity.engine.client import PortalClient
+from tap_hubspot_activity.engine.dedup import RunIds
 from tap_hubspot_activity.engine.errors import (
     FatalError,
     HubspotError,
@@ -67,6 +68,7 @@ class Extraction:
         self.logger = logger
         self.stop = threading.Event()
         self.redactor = Redactor()
+        self.ids = RunIds()
         for portal in portals:
             for secret in portal.credentials.values():
                 self.redactor.add(secret)
@@ -116,6 +118,9 @@ class Extraction:
                 raise  # a signal, not a failure
             # Stopped by its portal's failure, which `finish` reports: what was emitted
             # stands (whole windows; a chain emits nothing until complete).
+        queue = self._queues[stream]
+        if position + 1 == len(queue) or queue[position + 1].portal != job.portal:
+            self.ids.report(stream, job.portal, self.logger)  # the portal's last partition
         if self.unexpected is not None:
             raise self.unexpected
 
@@ -168,6 +173,7 @@ class Extraction:
             if label not in self._clients:
                 portal = self.portals[label]
                 self._clients[label] = PortalClient(
+                    name=portal.name,
                     api_url=portal.api_url,
                     credentials=portal.credentials,
                     limits=self.limits,
@@ -248,8 +254,11 @@ class Extraction:
             format_timestamp(job.end),
         )
         scope = ManifestScope.of(spec.name, endpoint.portal_id, endpoint.params)
+        ids = self.ids.stream(spec.name, job.portal, endpoint.portal_id, where)
         if spec.window_params is None:
-            spool_chain(endpoint, job.start, job.end, spool=spool, scope=scope, progress=progress)
+            spool_chain(
+                endpoint, job.start, job.end, spool=spool, scope=scope, progress=progress, ids=ids
+            )
             return
         window_params = spec.window_params
         schedule = WindowSchedule(
@@ -261,9 +270,7 @@ class Extraction:
             stop=self._portal_stops[job.portal],
             logger=self.logger,
         )
-        spool_windows(
-            schedule, job.start, spool=spool, scope=scope, progress=progress, logger=self.logger
-        )
+        spool_windows(schedule, job.start, spool=spool, scope=scope, progress=progress, ids=ids)
 
     def _fail(self, portal: str | None, error: HubspotError) -> None:
         with self._lock:

@@ -8,7 +8,7 @@ import threading
 import time
 import typing as t
 
-from tap_hubspot_activity.engine.errors import FatalError
+from tap_hubspot_activity.engine.errors import FatalError, shown
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -21,6 +21,12 @@ DEFAULT_INTERVAL_SECONDS = 10.0
 # beyond this, so no pause the headers ask for can last longer.
 MAX_INTERVAL_SECONDS = 60.0
 MIN_INTERVAL_SECONDS = 0.1
+# HubSpot documents its rolling limits per 10 seconds ("a value of 10000 would be a window
+# of 10 seconds"): a wait longer than that (and the window's slack) is the server's
+# headers' doing, and worth a warning.
+DOCUMENTED_INTERVAL_SECONDS = 10.0
+LONG_WAIT_SECONDS = DOCUMENTED_INTERVAL_SECONDS + 1.0
+INTERVAL_HEADER = "X-HubSpot-RateLimit-Interval-Milliseconds"
 # Leave this share of the rolling budget unused (at least MIN_HEADROOM requests): other
 # integrations share the app's limit, and the window edges of client and server never
 # line up exactly.
@@ -61,11 +67,17 @@ class RateLimitGovernor:
         daily_quota_reserve: int = 0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        warn: Callable[[str], None] = lambda _text: None,
     ) -> None:
-        """Start with the conservative default budget."""
+        """Start with the conservative default budget; `warn` says once why waits are long."""
         self.daily_quota_reserve = daily_quota_reserve
         self._clock = clock
         self._sleep = sleep
+        self._warn = warn
+        self._warned = False
+        # The headers behind the interval and behind the pause now in force, as sent.
+        self._interval_cause = ""
+        self._pause_cause = ""
         self._lock = threading.Lock()
         self._sent: collections.deque[float] = collections.deque()
         self._max_requests = DEFAULT_MAX_REQUESTS
@@ -106,6 +118,9 @@ class RateLimitGovernor:
                         if not self._waiters:
                             self._waiting_since = self._clock()
                         self._waiters += 1
+                    warning = self._long_wait_warning(wait)
+                if warning:
+                    self._warn(warning)
                 if wait <= 0:
                     return
                 self._sleep(wait)
@@ -149,6 +164,21 @@ class RateLimitGovernor:
             self.daily_remaining -= 1
         return 0.0
 
+    def _long_wait_warning(self, wait: float) -> str:
+        """The one warning for a wait past HubSpot's documented interval (locked), or ""."""
+        if self._warned or wait <= LONG_WAIT_SECONDS:
+            return ""
+        self._warned = True
+        # Only headers make a wait this long: a pause they asked for, or a long interval.
+        paused = self._paused_until > self._clock()
+        cause = self._pause_cause if paused else self._interval_cause
+        return (
+            f"the server's rate-limit headers hold requests for {wait:.1f} s ({cause}), "
+            f"longer than the {DOCUMENTED_INTERVAL_SECONDS:.0f} s interval HubSpot "
+            f"documents; the tap waits at most {MAX_INTERVAL_SECONDS:.0f} s at a time, and "
+            "the run is slower for it"
+        )
+
     def _check_daily_reserve(self) -> None:
         if self.daily_remaining is not None and self.daily_remaining <= self.daily_quota_reserve:
             msg = (
@@ -162,7 +192,7 @@ class RateLimitGovernor:
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the limits from HubSpot's rate-limit headers."""
         maximum = _int_header(headers, "X-HubSpot-RateLimit-Max")
-        interval_ms = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+        interval_ms = _int_header(headers, INTERVAL_HEADER)
         remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
         daily_remaining = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
         with self._lock:
@@ -171,6 +201,7 @@ class RateLimitGovernor:
             if interval_ms and interval_ms > 0:
                 seconds = interval_ms / 1000
                 self._interval = min(MAX_INTERVAL_SECONDS, max(MIN_INTERVAL_SECONDS, seconds))
+                self._interval_cause = f"{INTERVAL_HEADER}: {shown(headers[INTERVAL_HEADER], 40)}"
             self._in_flight = max(0, self._in_flight - 1)
             # Requests overtake each other on the way, so an answer may report more calls
             # left than we know remain: keep the lower figure, unless the jump is too big
@@ -183,13 +214,20 @@ class RateLimitGovernor:
                 self.daily_remaining = daily_remaining
             if remaining is not None and remaining < max(1, self._max_requests * HEADROOM / 2):
                 # Someone else is spending this app's budget too: let the window roll.
-                self._paused_until = max(self._paused_until, self._clock() + self._interval / 2)
+                cause = f"X-HubSpot-RateLimit-Remaining: {remaining}, half an interval"
+                if self._interval_cause:
+                    cause += f" of {self._interval_cause}"
+                self._hold(self._interval / 2, cause)
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float, cause: str = "a 429 answer") -> None:
         """Hold every request of the portal for a while (after a 429), at most an interval."""
-        seconds = min(max(0.0, seconds), MAX_INTERVAL_SECONDS)
         with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            self._hold(min(max(0.0, seconds), MAX_INTERVAL_SECONDS), cause)
+
+    def _hold(self, seconds: float, cause: str) -> None:
+        until = self._clock() + seconds
+        if until > self._paused_until:
+            self._paused_until, self._pause_cause = until, cause
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

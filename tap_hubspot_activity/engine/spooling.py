@@ -9,8 +9,8 @@ from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 if t.TYPE_CHECKING:
     import datetime as dt
-    from logging import Logger
 
+    from tap_hubspot_activity.engine.dedup import StreamIds
     from tap_hubspot_activity.engine.manifests import Manifest, ManifestScope
     from tap_hubspot_activity.engine.paging import Endpoint
     from tap_hubspot_activity.engine.progress import Progress
@@ -31,11 +31,14 @@ def spool_chain(  # noqa: PLR0913 - the read, where it goes and what it reports
     spool: Spool,
     scope: ManifestScope,
     progress: Progress,
+    ids: StreamIds,
 ) -> None:
-    """The chain's records in [start, end), then its manifests."""
+    """The chain's records in [start, end) whose id is new to the run, then its manifests."""
     batch: list[dict[str, t.Any]] = []
     events: list[tuple[str, str]] = []
     for record in read_chain(endpoint, start, end):
+        if not ids.first(record["id"]):
+            continue
         batch.append(record)
         events.append((record["occurredAt"], str(record["id"])))
         if len(batch) >= CHAIN_BATCH:
@@ -57,17 +60,24 @@ def spool_windows(  # noqa: PLR0913 - the read, where it goes and what it report
     spool: Spool,
     scope: ManifestScope,
     progress: Progress,
-    logger: Logger,
+    ids: StreamIds,
 ) -> None:
-    """The schedule's closed windows from `start`, each batch's manifests first."""
+    """The schedule's closed windows from `start`, each batch's manifests first.
+
+    A window's records whose id the run emitted already are dropped before its manifest
+    is made, so the manifest counts what is emitted.
+    """
     low = start
     held: list[dict[str, t.Any]] = []
     manifests: list[Manifest] = []
-    for high, records in schedule.closed_windows():
+    for high, window in schedule.closed_windows():
+        records = ids.firsts(window)
         manifests.append(scope.window(low, high, records))
         held += records
         low = high
-        logger.debug("%s: %d events up to %s", schedule.name, len(records), format_timestamp(high))
+        progress.logger.debug(
+            "%s: %d events up to %s", schedule.name, len(records), format_timestamp(high)
+        )
         # Windows ready one after another go to the spool together, up to WINDOW_BATCH
         # records, their manifests first: few manifest writes on a fast read. A window
         # still awaited (or a failed fetch) sends what is held at once, so what closed

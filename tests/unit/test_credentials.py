@@ -117,3 +117,29 @@ def test_an_answer_without_a_token_is_a_plain_error():
     endpoint = TokenEndpoint(body={"status": "BAD_REFRESH_TOKEN"})
     with pytest.raises(FatalError, match="without an access token"):
         _oauth(endpoint).current()
+
+
+@pytest.mark.parametrize(
+    ("issued", "problem"),
+    [
+        ("issued-token\r\nX-Injected: yes", "a control character (U+000D) at character 13"),
+        ("issued-token\x00", "a control character (U+0000) at character 13"),
+        ("issued-token\u2028x", "a space (U+2028) at character 13"),
+        ("issued-token-\u043a\u043b\u044e\u0447", "a non-ASCII character (U+043A)"),
+        (" issued-token", "a space (U+0020) at character 1"),
+    ],
+)
+def test_an_issued_token_a_header_cannot_carry_is_refused_without_its_value(issued, problem):
+    endpoint = TokenEndpoint(body={"access_token": issued, "expires_in": 1800})
+    with pytest.raises(FatalError, match="token endpoint issued an access token with") as caught:
+        _oauth(endpoint).current()
+    assert problem in str(caught.value)
+    assert "issued-token" not in str(caught.value)
+
+
+def test_an_issued_refresh_token_a_form_would_mangle_is_refused():
+    body = {"access_token": "fine", "refresh_token": "new-refresh\r\nX: 1", "expires_in": 1800}
+    oauth = _oauth(TokenEndpoint(body=body))
+    with pytest.raises(FatalError, match="issued a refresh token with a control character"):
+        oauth.current()
+    assert oauth._refresh_token == "refresh-value"

@@ -110,3 +110,55 @@ def test_while_a_chain_runs_other_requests_leave_it_part_of_the_budget(clock):
     governor.wait_turn()  # a window request now waits for the window to roll
     assert clock.slept
     governor.chains(-1)
+
+
+def _warned(clock):
+    warnings: list[str] = []
+    return RateLimitGovernor(clock=clock, sleep=clock.sleep, warn=warnings.append), warnings
+
+
+def test_a_pause_past_the_documented_interval_is_warned_about_once_naming_the_header(clock):
+    governor, warnings = _warned(clock)
+    governor.wait_turn()
+    headers = {"Max": 100, "Interval-Milliseconds": 24_000, "Remaining": 0}
+    governor.observe(_response(**headers))
+    governor.wait_turn()  # half the interval: 12 s
+    governor.observe(_response(**headers))
+    governor.wait_turn()
+    assert sum(clock.slept) == pytest.approx(24)
+    assert len(warnings) == 1
+    assert "hold requests for 12.0 s" in warnings[0]
+    assert "X-HubSpot-RateLimit-Remaining: 0" in warnings[0]
+    assert "X-HubSpot-RateLimit-Interval-Milliseconds: 24000" in warnings[0]
+    assert "10 s interval HubSpot documents" in warnings[0]
+
+
+def test_a_rolling_window_longer_than_documented_is_warned_about(clock):
+    governor, warnings = _warned(clock)
+    governor.wait_turn()
+    governor.observe(_response(**{"Max": 3, "Interval-Milliseconds": 100_000_000_000}))
+    governor.wait_turn()  # a budget of 1: the window of 60 s believed must roll
+    assert len(warnings) == 1
+    assert "X-HubSpot-RateLimit-Interval-Milliseconds: 100000000000" in warnings[0]
+    assert "at most 60 s" in warnings[0]
+
+
+def test_a_long_retry_after_holding_the_portal_is_named(clock):
+    governor, warnings = _warned(clock)
+    governor.pause(45, "Retry-After: 45")
+    governor.wait_turn()
+    assert "hold requests for 45.0 s (Retry-After: 45)" in warnings[0]
+
+
+def test_waits_within_the_documented_interval_are_not_warned_about(clock):
+    governor, warnings = _warned(clock)
+    governor.wait_turn()
+    governor.observe(_response(**{"Max": 10, "Interval-Milliseconds": 10_000, "Remaining": 0}))
+    governor.wait_turn()  # 5 s: half the window
+    governor.pause(10)  # a 429 without Retry-After: the window's 10 s
+    governor.wait_turn()
+    for _ in range(10):
+        governor.wait_turn()  # the budget of 8 per 10 s: waits for the window to roll
+    assert clock.slept
+    assert max(clock.slept) <= 10.2 + 1e-9  # the window and its slack at most
+    assert warnings == []

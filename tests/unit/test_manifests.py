@@ -8,6 +8,7 @@ import logging
 import threading
 import typing as t
 
+from tap_hubspot_activity.engine.dedup import RunIds
 from tap_hubspot_activity.engine.manifests import Manifest, ManifestScope
 from tap_hubspot_activity.engine.progress import Progress
 from tap_hubspot_activity.engine.spool import Spool
@@ -122,10 +123,39 @@ def test_windows_go_out_in_batches_each_after_the_manifests_that_name_them():
         spool=spool,
         scope=ManifestScope.of("audit_logs", 7, {}),
         progress=progress,
-        logger=logging.getLogger("test"),
+        ids=RunIds().stream("audit_logs", None, 7, "audit_logs"),
     )
     spool.finish(None)
     kinds = "".join("M" if isinstance(item, Manifest) else "r" for item in spool.replay())
     # 3 windows reach 10,000 records: their 3 manifests, their records; then the last 2.
     assert kinds == "MMM" + "r" * 12_000 + "MM" + "r" * 8_000
     assert progress.records == 20_000
+
+
+def test_a_record_repeated_in_a_later_window_is_emitted_and_listed_once():
+    hour = dt.timedelta(hours=1)
+    windows = [
+        (START + hour, [{"id": "a", "occurredAt": stamp(1)}, {"id": "b", "occurredAt": stamp(2)}]),
+        # HubSpot sent b again, an hour on: same portal, same id, the same record key.
+        (START + 2 * hour, [{"id": "b", "occurredAt": stamp(3_600_001)}]),
+        (START + 3 * hour, [{"id": "c", "occurredAt": stamp(7_200_001)}]),
+    ]
+    spool = Spool(whole=False, stop=threading.Event())
+    progress = Progress("audit_logs", START, logging.getLogger("test"))
+    ids = RunIds().stream("audit_logs", None, 7, "audit_logs")
+    spool_windows(
+        t.cast("t.Any", Closed(windows)),
+        START,
+        spool=spool,
+        scope=ManifestScope.of("audit_logs", 7, {}),
+        progress=progress,
+        ids=ids,
+    )
+    spool.finish(None)
+    replayed = list(spool.replay())
+    manifests = [item for item in replayed if isinstance(item, Manifest)]
+    records = [item for item in replayed if not isinstance(item, Manifest)]
+    assert [record["id"] for record in records] == ["a", "b", "c"]
+    assert [manifest.ids for manifest in manifests] == [("a", "b"), (), ("c",)]
+    assert progress.records == 3
+    assert ids.dropped == 1

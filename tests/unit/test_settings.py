@@ -44,8 +44,44 @@ def test_a_token_with_a_trailing_newline_is_trimmed_and_one_broken_inside_is_ref
     (portal,) = portal_settings({**BASE, "access_token": "pat-na1-abc\n"})
     assert portal.credentials["access_token"] == "pat-na1-abc"
     errors = _errors(access_token="pat-na1\nabc")
-    assert errors == ["settings: access_token has a space or control character inside."]
+    assert errors == [
+        (
+            "settings: access_token has a control character (U+000A) at character 8 "
+            "(credentials are visible ASCII only)."
+        )
+    ]
     assert "pat-na1" not in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("pat-na1-\u20acuro", "a non-ASCII character (U+20AC) at character 9"),
+        ("pat-na1-caf\u00e9", "a non-ASCII character (U+00E9) at character 12"),
+        ("pat-na1\x00abc", "a control character (U+0000) at character 8"),
+        ("pat-na1\x85abc", "a control character (U+0085) at character 8"),
+        ("pat-na1\u2028abc", "a space (U+2028) at character 8"),
+        ("pat-na1\u200babc", "a non-ASCII character (U+200B) at character 8"),
+        ("pat na1", "a space (U+0020) at character 4"),
+    ],
+)
+def test_a_credential_a_header_cannot_carry_is_refused_in_every_mode_without_its_value(
+    value, problem
+):
+    for required in (True, False):
+        (error,) = _errors(required=required, access_token=value)
+        assert f"settings: access_token has {problem}" in error
+        assert "pat" not in error.replace("settings: access_token", "")
+
+
+def test_every_credential_of_every_portal_is_checked_and_named():
+    portals = [
+        {"label": "a", "client_id": "id", "client_secret": "s\u20ac", "refresh_token": "r"},
+        {"label": "b", "access_token": "t\r\nX-Injected: 1"},
+    ]
+    errors = _errors(required=False, portals=portals)
+    assert errors[0].startswith("portals[a]: client_secret has a non-ASCII character")
+    assert errors[1].startswith("portals[b]: access_token has a control character (U+000D)")
 
 
 def test_dates_and_versions_are_checked_in_every_mode():
