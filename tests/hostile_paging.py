@@ -117,7 +117,7 @@ def login_growing_cursor(server: HostileServer, handler: Handler) -> None:
     turn = _turn(server)
     after = (handler.query.get("after") or ["c"])[0]
     records = [
-        _login(f"l{index}", NOW - dt.timedelta(hours=index), ipAddress=f"10.0.0.{turn % 250}")
+        _login(f"l{index}", NOW - dt.timedelta(hours=index), userAgent=f"agent {turn}")
         for index in (1, 2, 3)
     ]
     shift = turn % 3
