@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import itertools
 import typing as t
 from dataclasses import dataclass
 
 import msgspec
 
+from tap_hubspot_activity.engine.advance import Advance
 from tap_hubspot_activity.engine.errors import FatalError, shown
 from tap_hubspot_activity.engine.timestamps import format_timestamp, whole_ms
 from tap_hubspot_activity.engine.windows import (
     MAX_WINDOW_RECORDS,
+    MIN_SPLIT,
     MIN_WINDOW,
     TooDense,
     give_up_early,
@@ -28,12 +28,15 @@ if t.TYPE_CHECKING:
     from tap_hubspot_activity.engine.records import RecordShaper
 
 Record = dict[str, t.Any]
-# The early stop of a newest-first chain needs this many records, all older than the
-# range by EARLY_STOP_MARGIN, closing a page: one record out of order cannot stop it.
+# The early stop of a newest-first chain needs this many records in a row, all older than
+# the range by EARLY_STOP_MARGIN, closing a page: one record out of order cannot stop it.
 EARLY_STOP_TAIL = 10
 EARLY_STOP_MARGIN = dt.timedelta(minutes=1)
-# Empty pages that still point to a next one: a few are odd, many are a loop.
-MAX_EMPTY_PAGES = 10
+# HubSpot keeps no events from the future; a day covers any clock's error.
+FUTURE_MARGIN = dt.timedelta(days=1)
+# A cursor chain keeps each event's time and id until it ends: past this many events
+# (11,000 logins a day for HubSpot's 90 days, about 300 MB held) it is no portal's log.
+MAX_CHAIN_EVENTS = 1_000_000
 
 
 @dataclass
@@ -50,16 +53,31 @@ class Endpoint:
     progress: Progress
 
 
-def pages(endpoint: Endpoint, extra: Mapping[str, t.Any], *, first: bool) -> Iterator[list[t.Any]]:
-    """Each page's `results`, following `paging.next.after` until the last page.
+@dataclass
+class Page:
+    """One page of a read: its usable records, and how many entries HubSpot sent."""
 
-    A cursor seen before (a cycle) or a page identical to the one before it (a server
-    ignoring `after`) ends the chain with an error rather than a loop.
+    records: list[Record]
+    size: int
+    # Events new to the read (see `Advance.page`).
+    new: int
+
+
+def pages(
+    endpoint: Endpoint,
+    extra: Mapping[str, t.Any],
+    *,
+    first: bool,
+    max_events: int | None = None,
+) -> Iterator[Page]:
+    """Each page's records, shaped, following `paging.next.after` until the last page.
+
+    Every page must move the read forward (see `Advance`): a read that stops moving ends
+    with an error naming the endpoint rather than a loop.
     """
+    horizon = format_timestamp(dt.datetime.now(dt.UTC) + FUTURE_MARGIN)
+    advance = Advance(endpoint.path, horizon=horizon, max_events=max_events)
     after: str | None = None
-    cursors: set[bytes] = set()
-    seen_pages: set[bytes] = set()
-    empty_in_a_row = 0
     while True:
         params = {**endpoint.params, **extra, "limit": endpoint.page_size}
         if after is not None:
@@ -70,31 +88,18 @@ def pages(endpoint: Endpoint, extra: Mapping[str, t.Any], *, first: bool) -> Ite
         if not isinstance(results, list):
             msg = f"HubSpot's answer on {endpoint.path} has no `results` list"
             raise FatalError(msg)
-        if results:
-            page = _digest(msgspec.json.encode(results))
-            if page in seen_pages:
-                msg = f"HubSpot sent the same page twice on {endpoint.path}: it ignores the cursor"
-                raise FatalError(msg)
-            seen_pages.add(page)
-            empty_in_a_row = 0
-        else:
-            empty_in_a_row += 1
-            if empty_in_a_row > MAX_EMPTY_PAGES:
-                msg = f"HubSpot sent {empty_in_a_row} empty pages in a row on {endpoint.path}"
-                raise FatalError(msg)
-        yield results
+        sent = msgspec.json.encode(results) if results else None
+        records = [
+            record
+            for raw in results
+            if (record := endpoint.shaper.shape(raw, endpoint.portal_id)) is not None
+        ]
+        new = advance.page([(record["occurredAt"], record["id"]) for record in records], sent)
+        yield Page(records, len(results), new)
         after = _next_cursor(body, endpoint.path)
         if after is None:
             return
-        digest = _digest(after.encode())
-        if digest in cursors:
-            msg = f"HubSpot's paging cursor on {endpoint.path} came round again; stopping a loop"
-            raise FatalError(msg)
-        cursors.add(digest)
-
-
-def _digest(data: bytes) -> bytes:
-    return hashlib.blake2b(data, digest_size=16).digest()
+        advance.cursor(after)
 
 
 def _next_cursor(body: Mapping[str, t.Any], path: str) -> str | None:
@@ -123,66 +128,100 @@ def fetch_window(
     milliseconds) and [start, end) is kept client-side, de-duplicated on id. After each
     page, its density tells how many events are still ahead: past SPLIT_ABOVE the
     window is given up there (see `give_up_early`). `held[0]` follows the records held.
+
+    A window holds at most MAX_WINDOW_RECORDS events, and may bring as many again from
+    outside its range: past the first, a window longer than MIN_SPLIT is split and a
+    shorter one is a failure; past the second, the server ignores the range.
     """
     low, high = format_timestamp(start), format_timestamp(end)
-    splittable = end - start > MIN_WINDOW
+    by_density = end - start > MIN_WINDOW
+    splittable = end - start > MIN_SPLIT
     by_id: dict[str, Record] = {}
-    for results in pages(endpoint, window_params(*whole_ms(start, end)), first=False):
-        page: list[str] = []
-        for raw in results:
-            record = endpoint.shaper.shape(raw, endpoint.portal_id)
-            if record is not None and low <= record["occurredAt"] < high:
+    outside = 0
+    for page in pages(endpoint, window_params(*whole_ms(start, end)), first=False):
+        before = len(by_id)
+        stamps: list[str] = []
+        for record in page.records:
+            if low <= record["occurredAt"] < high:
                 by_id[record["id"]] = record
-                page.append(record["occurredAt"])
+                stamps.append(record["occurredAt"])
         held[0] = len(by_id)
-        if splittable and len(results) >= endpoint.page_size:
-            verdict = give_up_early(page, start, end, len(by_id))
+        outside += page.new - (len(by_id) - before)
+        if outside > MAX_WINDOW_RECORDS:
+            msg = (
+                f"HubSpot sent more than {MAX_WINDOW_RECORDS:,} events outside the requested "
+                f"time range on {endpoint.path} ({low} to {high}): it does not honour the time "
+                "filter; stopping"
+            )
+            raise FatalError(msg)
+        if len(by_id) > MAX_WINDOW_RECORDS:
+            if splittable:
+                return TooDense(((start, end, 2 * len(by_id)),))
+            msg = (
+                f"HubSpot sent more than {MAX_WINDOW_RECORDS:,} events on {endpoint.path} from "
+                f"{low} to {high}, more than HubSpot holds in a second, and a window that short "
+                "cannot be split further; stopping"
+            )
+            raise FatalError(msg)
+        if by_density and page.size >= endpoint.page_size:
+            verdict = give_up_early(stamps, start, end, len(by_id))
             if verdict is not None:
                 return verdict
-            if len(by_id) > MAX_WINDOW_RECORDS:
-                return TooDense(((start, end, 2 * len(by_id)),))
     return sorted(by_id.values(), key=lambda record: (record["occurredAt"], record["id"]))
 
 
 def read_chain(endpoint: Endpoint, start: dt.datetime, end: dt.datetime) -> Iterator[Record]:
     """The records in [start, end) of an endpoint without a time filter, in HubSpot's order.
 
-    The order is undocumented, so paging stops early only when a page closes with at
-    least EARLY_STOP_TAIL records, descending, all older than the range by a margin,
-    after a page that began newer: a newest-first chain has then passed the range.
-    Anything less (a record out of order, an oldest-first chain) reads on to the end.
+    The order is undocumented, so paging stops early only when a page closes a run of at
+    least EARLY_STOP_TAIL records (on one page or several), descending, all older than
+    the range by a margin, after a newer one: a newest-first chain has then passed the
+    range. Anything less (a record out of order, an oldest-first chain) reads on to the
+    end, at most MAX_CHAIN_EVENTS events.
     """
     low, high = format_timestamp(start), format_timestamp(end)
-    stop_below = format_timestamp(start - EARLY_STOP_MARGIN)
+    passed = _PassedRange(format_timestamp(start - EARLY_STOP_MARGIN))
     with endpoint.client.chain():
-        yield from _read_pages(endpoint, low, high, stop_below)
+        for page in pages(endpoint, {}, first=True, max_events=MAX_CHAIN_EVENTS):
+            for record in page.records:
+                passed.see(record["occurredAt"])
+                if low <= record["occurredAt"] < high:
+                    yield record
+            if passed.proven():
+                return
 
 
-def _read_pages(endpoint: Endpoint, low: str, high: str, stop_below: str) -> Iterator[Record]:
-    newest_seen: str | None = None
-    for results in pages(endpoint, {}, first=True):
-        stamps: list[str] = []
-        for raw in results:
-            record = endpoint.shaper.shape(raw, endpoint.portal_id)
-            if record is None:
-                continue
-            stamps.append(record["occurredAt"])
-            if low <= record["occurredAt"] < high:
-                yield record
-        if _passed_range(stamps, stop_below, newest_seen):
+class _PassedRange:
+    """The run of records, in chain order, older than the range and descending."""
+
+    def __init__(self, stop_below: str) -> None:
+        self.stop_below = stop_below
+        # The newest record before the run, the run's first (its newest) and last ones.
+        self.newest_before: str | None = None
+        self.first: str | None = None
+        self.last: str | None = None
+        self.length = 0
+
+    def see(self, stamp: str) -> None:
+        if stamp < self.stop_below and (self.last is None or stamp <= self.last):
+            self.first = self.first or stamp
+            self.last = stamp
+            self.length += 1
             return
-        if stamps:
-            newest_seen = max(newest_seen or stamps[0], *stamps)
+        # The run ends here: what it held came before whatever run follows.
+        for earlier in (self.first, stamp if stamp >= self.stop_below else None):
+            if earlier is not None and (self.newest_before or "") < earlier:
+                self.newest_before = earlier
+        self.first = self.last = None
+        self.length = 0
+        if stamp < self.stop_below:
+            self.see(stamp)
 
-
-def _passed_range(stamps: list[str], stop_below: str, newest_before: str | None) -> bool:
-    tail: list[str] = []
-    for stamp in reversed(stamps):
-        if stamp >= stop_below:
-            break
-        tail.append(stamp)
-    descending = all(older <= newer for older, newer in itertools.pairwise(tail))
-    if len(tail) < EARLY_STOP_TAIL or not descending:
-        return False
-    # Newer records came first (earlier in the page, or on an earlier page).
-    return max(newest_before or "", stamps[0]) > tail[-1]
+    def proven(self) -> bool:
+        """Whether the run is long enough, and a newer record came first."""
+        return (
+            self.length >= EARLY_STOP_TAIL
+            and self.first is not None
+            and self.newest_before is not None
+            and self.newest_before > self.first
+        )

@@ -80,18 +80,23 @@ class WindowSchedule:
         """(end, sorted events) of each window, oldest first; the first fetch error is raised."""
         while self.windows:
             with self.changed:
+                head = self.windows[0]
                 failed = next((window for window in self.windows if window.error), None)
                 if failed is not None:
-                    raise t.cast("BaseException", failed.error)
-                self._split_dense_windows()
-                self._start_fetches()
-                head = self.windows[0]
-                if not head.done:
-                    if self.stop.is_set():
-                        msg = "stopped"
-                        raise TerminatedError(msg)
-                    self.changed.wait(POLL_SECONDS)
-                    continue
+                    # The windows closed before the failure are still given, oldest first;
+                    # nothing more is fetched or split.
+                    if not (head.done and isinstance(head.outcome, list)):
+                        raise t.cast("BaseException", failed.error)
+                else:
+                    self._split_dense_windows()
+                    self._start_fetches()
+                    head = self.windows[0]
+                    if not head.done:
+                        if self.stop.is_set():
+                            msg = "stopped"
+                            raise TerminatedError(msg)
+                        self.changed.wait(POLL_SECONDS)
+                        continue
                 self.windows.pop(0)
             yield head.high, t.cast("Records", head.outcome)
 

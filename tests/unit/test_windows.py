@@ -135,3 +135,58 @@ def test_a_failed_window_fails_the_schedule():
 
     with pytest.raises(FatalError, match="400"):
         list(_schedule(fetch).closed_windows())
+
+
+def _wait_for(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the fetches did not finish"
+        time.sleep(0.01)
+
+
+def test_windows_closed_before_a_failed_one_are_still_given():
+    def fetch(low, high, held):
+        if high - low > dt.timedelta(days=2):  # the whole range: four windows of 2 days
+            return TooDense(((low, high, 4.0 * TARGET_WINDOW_RECORDS),))
+        if low >= T0 + dt.timedelta(days=4):
+            msg = "HubSpot answered 400"
+            raise FatalError(msg)
+        return _fake_events(low, high, dt.timedelta(hours=6))
+
+    schedule = _schedule(fetch)
+    given = []
+
+    def consume():
+        for high, _ in schedule.closed_windows():
+            given.append(high)
+            # Every fetch ends (the failures among them) before the next window is asked for.
+            _wait_for(lambda: all(window.done for window in schedule.windows))
+
+    with pytest.raises(FatalError, match="400"):
+        consume()
+    assert given == [T0 + dt.timedelta(days=2), T0 + dt.timedelta(days=4)]
+
+
+def test_pieces_are_never_cut_inside_a_millisecond():
+    odd = dt.timedelta(microseconds=333)
+    end = T0 + dt.timedelta(seconds=7, microseconds=777)
+    parts = (
+        (T0 + odd, T0 + dt.timedelta(seconds=1) + odd, 200.0),
+        (T0 + dt.timedelta(seconds=1) + odd, end, 9e9),
+    )
+    pieces = TooDense(parts).pieces()
+    assert pieces[0][0] == T0 + odd
+    assert pieces[-1][1] == end
+    for (_, high, _), (low, _, _) in itertools.pairwise(pieces):
+        assert high == low
+        assert low.microsecond % 1000 == 0
+    assert all(low < high for low, high, _ in pieces)
+
+
+def test_a_millisecond_is_never_split():
+    # The part ahead of a dense millisecond is a millisecond: no cut can fall inside it.
+    parts = ((T0, T0 + dt.timedelta(milliseconds=5), 200.0),)
+    parts += ((T0 + dt.timedelta(milliseconds=5), T0 + dt.timedelta(milliseconds=6), 9e9),)
+    pieces = TooDense(parts).pieces()
+    assert all(low.microsecond % 1000 == 0 for low, _, _ in pieces)
+    assert pieces[-1][:2] == (T0 + dt.timedelta(milliseconds=5), T0 + dt.timedelta(milliseconds=6))
