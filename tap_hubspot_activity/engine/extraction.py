@@ -123,7 +123,7 @@ class Extraction:
             # Stopped by its portal's failure, which `finish` reports: what was emitted
             # stands (whole windows; a chain emits nothing until complete).
         finally:
-            # Emitted, its file gone: the spool goes too (thousands of portals, KBs each).
+            # Emitted and its file gone, the spool goes too: KBs each, thousands of portals.
             job.spool, job.replayed = None, True
         if self.unexpected is not None:
             raise self.unexpected
@@ -204,13 +204,10 @@ class Extraction:
         with self._lock:
             if job.spool is not None or job.replayed:
                 return
-            spool = job.spool = Spool(
-                whole=not job.spec.windowed, stop=self._portal_stops[job.portal]
-            )
+            stop = self._portal_stops[job.portal]
+            spool = job.spool = Spool(whole=not job.spec.windowed, stop=stop)
             self._running[job.portal] += 1
-        # On a kept daemon thread: a thread started per (stream, portal) costs the emitter
-        # a switch interval each (Thread.start waits for it to run), minutes over thousands
-        # of portals; a daemon never holds up the exit.
+        # A kept daemon thread: Thread.start per job costs the emitter ms (it waits for it).
         WORKERS.submit(lambda: self._read(job, spool))
 
     def _read(self, job: Job, spool: Spool) -> None:
