@@ -25,7 +25,7 @@ def connection_report(
     for label, portal in extraction.portals.items():
         try:
             client = extraction.client(label)
-            portal_id = client.portal_id()
+            portal_id = extraction.portal_id(label)
             verdicts = []
             for spec in specs:
                 try:

@@ -56,6 +56,7 @@ class SyncManifestsStream(Stream):
     def __init__(self, tap: Tap, *, tap_version: str) -> None:
         """Manifests of this sync: one start time, one purpose, one tap version."""
         super().__init__(tap)
+        self.tap = tap
         self.tap_version = tap_version
         self.sync_started_at = format_timestamp(dt.datetime.now(dt.UTC))
         self.purpose = "verification" if self.config.get("verify_days") else "extraction"
@@ -69,6 +70,15 @@ class SyncManifestsStream(Stream):
         """Write the held manifests now, if any (a RECORD each, then the tap's STATE)."""
         if self.pending:
             self.sync()
+
+    def checkpoint(self) -> None:
+        """Write the held manifests, then the tap's STATE as it stands.
+
+        Called between two partitions of a stream: the STATE then covers only events
+        that were emitted, and their manifests go out before it.
+        """
+        self.flush()
+        self.tap.state_writer.write_state(self.tap.state)
 
     def record(self, manifest: Manifest) -> dict[str, t.Any]:
         """The manifest as a sync_manifests record."""

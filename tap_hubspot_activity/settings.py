@@ -6,11 +6,13 @@ import os
 import re
 import typing as t
 
+from urllib3.util import parse_url
+
 from tap_hubspot_activity.engine.credentials import unsendable
 from tap_hubspot_activity.engine.jobs import PortalSettings
 from tap_hubspot_activity.engine.limits import Limits
 from tap_hubspot_activity.engine.timestamps import parse_datetime_setting
-from tap_hubspot_activity.engine.urls import url_error
+from tap_hubspot_activity.engine.urls import origin, url_error
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -87,6 +89,7 @@ def _credential_errors(config: Mapping[str, t.Any], *, credentials_required: boo
         labels = [entry.get("label") for entry in config["portals"]]
         if len(set(labels)) != len(labels):
             errors.append("portals: every label must be unique.")
+        errors.extend(_listed_twice_errors(portal_settings(config)))
         for portal in portal_settings(config):
             where = f"portals[{portal.label}]"
             errors.extend(
@@ -101,6 +104,37 @@ def _credential_errors(config: Mapping[str, t.Any], *, credentials_required: boo
     return _one_portal_errors(
         portal.credentials, "settings", credentials_required=credentials_required
     )
+
+
+def _listed_twice_errors(portals: list[PortalSettings]) -> list[str]:
+    """One error per entry that repeats an earlier one's api_url and credential.
+
+    Both would read one account, emitting each event twice under one (portalId, id).
+    Entries without a credential or with a bad api_url are left to the other checks.
+    """
+    errors = []
+    first: dict[tuple[object, ...], str | None] = {}
+    for portal in portals:
+        identity = _listing(portal)
+        if identity is None:
+            continue
+        if identity in first:
+            errors.append(
+                f"portals[{first[identity]}] and portals[{portal.label}] are one portal listed "
+                "twice (same api_url and credential): list it once."
+            )
+        else:
+            first[identity] = portal.label
+    return errors
+
+
+def _listing(portal: PortalSettings) -> tuple[object, ...] | None:
+    """Where and as whom a portal entry reads: the same pair is the same account."""
+    # A refresh token belongs to one installation of an app, so to one portal.
+    credential = portal.credentials.get("access_token") or portal.credentials.get("refresh_token")
+    if not credential or url_error(portal.api_url, "api_url") is not None:
+        return None
+    return (*origin(portal.api_url), parse_url(portal.api_url).path or "", credential)
 
 
 def _one_portal_errors(  # noqa: PLR0911 - one return per mistake

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import typing as t
+from functools import cached_property
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, Stream, StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_hubspot_activity import schemas
+from tap_hubspot_activity.checkpoints import Checkpoints
 from tap_hubspot_activity.engine.failures import EndpointRules
-from tap_hubspot_activity.engine.jobs import Job, StreamSpec
+from tap_hubspot_activity.engine.jobs import Job, StreamSpec, partition_key
 from tap_hubspot_activity.engine.manifests import Manifest
 from tap_hubspot_activity.engine.timestamps import (
     ONE_MS,
@@ -71,10 +73,16 @@ class ActivityStream(Stream):
         self.STATE_MSG_FREQUENCY = max(
             MIN_STATE_EVERY, RECORDS_PER_STATE_PER_PARTITION * partitions
         )
+        self.checkpoints = Checkpoints(partitions)
 
     @override
     @property
     def partitions(self) -> list[dict[str, t.Any]] | None:
+        return self.contexts
+
+    @cached_property
+    def contexts(self) -> list[dict[str, t.Any]] | None:
+        """The partitions, made once: the SDK and get_records ask for them per partition."""
         portals = [{"portal": entry["label"]} for entry in self.config.get("portals") or []]
         user_ids = self.config.get("user_ids") if self.partition_by_user else None
         users = [{"userId": int(user_id)} for user_id in user_ids] if user_ids else [{}]
@@ -93,8 +101,9 @@ class ActivityStream(Stream):
     # The time filter for [start - 1 ms, end] in whole ms; None: the endpoint has none.
     window_params: t.Callable[[dt.datetime, dt.datetime], dict[str, t.Any]] | None = None
 
+    @cached_property
     def spec(self) -> StreamSpec:
-        """The endpoint as the engine reads it."""
+        """The endpoint as the engine reads it (one for every partition's job)."""
         return StreamSpec(
             name=self.name,
             path=self.path,
@@ -113,7 +122,17 @@ class ActivityStream(Stream):
             needs=self.needs,
         )
 
-    def job(self, partition: Mapping[str, t.Any] | None, now: dt.datetime) -> Job:
+    def jobs(self, now: dt.datetime) -> list[Job]:
+        """Every partition's read, planned before the SDK's sync (see `job`)."""
+        saved = self.saved_bookmarks()
+        return [self.job(partition, now, saved) for partition in self.partitions or [{}]]
+
+    def job(
+        self,
+        partition: Mapping[str, t.Any] | None,
+        now: dt.datetime,
+        saved: Mapping[str, str] | None = None,
+    ) -> Job:
         """The partition's read: from the bookmark less the lookback to the run's start.
 
         The end is the earlier of end_date and the moment the run began, so the
@@ -122,7 +141,9 @@ class ActivityStream(Stream):
         """
         configured = self.config.get("start_date")
         start = parse_datetime_setting(configured) if configured else DEFAULT_START
-        bookmark = self.bookmark(partition)
+        bookmark = (self.saved_bookmarks() if saved is None else saved).get(
+            partition_key(self.name, partition)
+        )
         if self.config.get("verify_days"):
             start = max(start, now - dt.timedelta(days=int(self.config["verify_days"])))
         elif bookmark:
@@ -132,31 +153,27 @@ class ActivityStream(Stream):
         if self.config.get("end_date"):
             end = min(end, parse_datetime_setting(self.config["end_date"]))
         return Job(
-            spec=self.spec(),
+            spec=self.spec,
             partition=dict(partition or {}),
             portal=(partition or {}).get("portal"),
             start=start,
             end=end,
         )
 
-    def bookmark(self, partition: Mapping[str, t.Any] | None) -> str | None:
-        """The partition's bookmark in the input STATE, read without creating an entry.
+    def saved_bookmarks(self) -> dict[str, str]:
+        """Each partition's bookmark in the input STATE, by `partition_key`, in one pass.
 
-        The jobs are planned before the SDK's sync: an empty entry made here would be
-        written as a STATE even for a portal that then fails at its first request.
+        Read without creating an entry: the jobs are planned before the SDK's sync, and
+        an empty entry made here would be written as a STATE even for a portal that then
+        fails at its first request.
         """
         entry = self.tap_state.get("bookmarks", {}).get(self.name, {})
-        if partition:
-            entry = next(
-                (
-                    found
-                    for found in entry.get("partitions", [])
-                    if found.get("context") == dict(partition)
-                ),
-                {},
-            )
-        value = entry.get("replication_key_value")
-        return str(value) if value else None
+        entries = entry.get("partitions", []) if self.partitions else [{"context": {}, **entry}]
+        return {
+            partition_key(self.name, found.get("context")): str(found["replication_key_value"])
+            for found in entries
+            if found.get("replication_key_value")
+        }
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
@@ -164,7 +181,14 @@ class ActivityStream(Stream):
         first, last = (partitions[0], partitions[-1]) if partitions else (None, None)
         if context == first:
             self.records_synced = 0  # the SDK counts a sync's records across partitions
-        for item in self.extraction.records(self.job(context, dt.datetime.now(dt.UTC))):
+            self.checkpoints = Checkpoints(len(partitions))
+        elif self.checkpoints.due():
+            # The SDK finalizes a partition's bookmark once its get_records returns:
+            # before this one starts, the STATE covers the partitions that ended, all
+            # of whose events were emitted, and nothing of this one.
+            self.manifests.checkpoint()
+        job = self.extraction.planned(partition_key(self.name, context))
+        for item in self.extraction.records(job or self.job(context, dt.datetime.now(dt.UTC))):
             if isinstance(item, Manifest):
                 # The engine hands a window's manifest over before its records.
                 self.manifests.hold(item)
@@ -175,6 +199,7 @@ class ActivityStream(Stream):
                 # every record up to it go out first.
                 self.manifests.flush()
             yield item
+        self.checkpoints.ended_one()
         if context == last:
             self.manifests.flush()  # before the STATE that ends the stream's sync
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
 import sys
 import typing as t
 from functools import cached_property
@@ -16,10 +15,11 @@ from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_hubspot_activity.check import connection_report
 from tap_hubspot_activity.config_schema import CONFIG_SCHEMA
-from tap_hubspot_activity.engine.errors import FatalError, HubspotError, TerminatedError
+from tap_hubspot_activity.engine.errors import FatalError, HubspotError
 from tap_hubspot_activity.engine.extraction import Extraction, PortalsFailedError
 from tap_hubspot_activity.manifest_stream import SyncManifestsStream
 from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
+from tap_hubspot_activity.signals import Stopped, exit_now, stop_on_signals
 from tap_hubspot_activity.streams import (
     ActivityStream,
     AuditLogsStream,
@@ -35,8 +35,6 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
-    from types import FrameType
-
     import click
     from singer_sdk.streams import Stream
 
@@ -116,11 +114,7 @@ class TapHubspotActivity(Tap):
         """
         now = dt.datetime.now(dt.UTC)
         self.extraction.start(
-            [
-                stream.job(partition, now)
-                for stream in self.selected_streams()
-                for partition in stream.partitions or [{}]
-            ]
+            [job for stream in self.selected_streams() for job in stream.jobs(now)]
         )
         try:
             self.sync_all()
@@ -133,7 +127,7 @@ class TapHubspotActivity(Tap):
     def check_connection(self) -> None:
         """The connection check: one line per portal; raises if any portal failed."""
         lines, failed = connection_report(
-            self.extraction, [stream.spec() for stream in self.selected_streams()]
+            self.extraction, [stream.spec for stream in self.selected_streams()]
         )
         for line in lines:
             self.logger.info("%s", line)
@@ -155,10 +149,11 @@ class TapHubspotActivity(Tap):
         state: t.IO[str] | None = None,
         catalog: t.IO[str] | None = None,
     ) -> None:
-        _stop_on_signals()
-        super(Tap, cls).invoke(about=about, about_format=about_format)
-        cls.print_version(print_fn=cls.logger.info)
+        stop_on_signals()
+        tap: TapHubspotActivity | None = None
         try:
+            super(Tap, cls).invoke(about=about, about_format=about_format)
+            cls.print_version(print_fn=cls.logger.info)
             tap = cls(
                 config=config.config if config else None,
                 state=None if state is None else read_state(state),
@@ -166,10 +161,17 @@ class TapHubspotActivity(Tap):
                 parse_env_config=config.parse_env if config else False,
                 validate_config=True,
             )
-            _stop_on_signals()  # again: the SDK's __init__ put its own handlers in place
+            stop_on_signals()  # again: the SDK's __init__ put its own handlers in place
             tap.sync_and_report()
         except (HubspotError, ConfigValidationError) as exc:
             _exit_plainly(cls, exc)
+        except Stopped as stopped:
+            writer = tap.message_writer if tap is not None else None
+            exit_now(
+                cls.logger,
+                stopped,
+                writer.flush if isinstance(writer, RecordBatchingWriter) else None,
+            )
 
     @classmethod
     @override
@@ -229,17 +231,6 @@ def schema_errors(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> li
         f"{'.'.join(str(part) for part in error.absolute_path) or 'settings'}: {error.message}"
         for error in validator.iter_errors(dict(config))
     ]
-
-
-def _stop_on_signals() -> None:
-    """SIGTERM or SIGINT stop the run at once, with exit 1; the last STATE emitted stands."""
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        msg = f"Stopped by {signal.Signals(signum).name}: the last STATE emitted stands"
-        raise TerminatedError(msg)
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stop)
 
 
 def _exit_plainly(cls: type[Tap], exc: Exception) -> t.NoReturn:

@@ -26,6 +26,7 @@ from tests.hostile_cli import (
     run_cli,
 )
 from tests.hostile_cli import config_for as _config
+from tests.hostile_portals import quiet_portal_per_token
 
 
 def test_one_record_out_of_order_costs_no_event():
@@ -227,10 +228,11 @@ def test_an_oversized_answer_fails_within_the_cap(mode):
 
 def test_many_portals_write_state_in_proportion_and_few_files():
     sizes = {}
-    with HostileServer(hostile.empty) as server:
+    # One token, one portalId each: one portal listed many times would be refused.
+    with HostileServer(quiet_portal_per_token, attack_details=True) as server:
         for count in (100, 400):
             portals = [
-                {"label": f"p{i}", "access_token": TOKEN, "api_url": server.url}
+                {"label": f"p{i}", "access_token": f"{TOKEN}-{i}", "api_url": server.url}
                 for i in range(count)
             ]
             run = run_cli({"portals": portals, **FAST}, open_files=128, timeout=240)

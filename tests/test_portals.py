@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -10,6 +11,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_hubspot_activity.tap import PortalsFailedError, TapHubspotActivity
 from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
 from tests.emulator import EmulatorConfig, HubSpotEmulator
+from tests.fleet_support import RecordingEmulator, peak_overlap
 
 PORTAL_IDS = {"us": 1001, "eu": 2002, "apac": 3003}
 
@@ -74,21 +76,33 @@ def test_each_portal_reconciles_and_keeps_its_own_bookmark(three_portals, parall
 
 @pytest.mark.parametrize(("parallel", "expected_peak"), [(1, 1), (3, 3)])
 def test_portals_are_read_at_the_same_time(parallel, expected_peak):
-    # Three labels on one emulator, one request at a time within each portal: any overlap
-    # the emulator sees comes from portals running side by side.
+    # Three portals, one emulator each, one request at a time within each portal: any
+    # overlap of their requests comes from portals running side by side. (One emulator
+    # under three labels would be one portalId listed three times, which is refused.)
     modes = {**SMALL_PORTAL, "latency_ms": 100.0}
-    with HubSpotEmulator(EmulatorConfig(seed=66, **modes)) as emulator:
+    with contextlib.ExitStack() as stack:
+        emulators = {
+            label: stack.enter_context(
+                RecordingEmulator(EmulatorConfig(seed=66, portal_id=6600 + index, **modes))
+            )
+            for index, label in enumerate(("a", "b", "c"))
+        }
         portals = [
-            {"label": label, "access_token": TOKEN, "api_url": emulator.url}
-            for label in ("a", "b", "c")
+            {"label": label, "access_token": f"{TOKEN}-{label}", "api_url": emulator.url}
+            for label, emulator in emulators.items()
         ]
         recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=65)).isoformat()
         config = tap_config(
-            emulator, portals=portals, max_concurrency=1, page_size=200, start_date=recent
+            emulators["a"], portals=portals, max_concurrency=1, page_size=200, start_date=recent
         )
         del config["access_token"]
         run_tap({**config, "max_parallel_portals": parallel})
-        assert emulator.stats()["peak_concurrency"] == expected_peak
+        requests = [
+            (began, ended)
+            for emulator in emulators.values()
+            for began, ended, *_ in emulator.requests
+        ]
+    assert peak_overlap(requests) == expected_peak
 
 
 def test_incremental_run_reads_only_the_portal_that_changed(three_portals):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import typing as t
 from collections import defaultdict
 
 from tap_hubspot_activity.engine.client import PortalClient
+from tap_hubspot_activity.engine.deadline import WORKERS
 from tap_hubspot_activity.engine.dedup import RunIds
 from tap_hubspot_activity.engine.errors import (
     FatalError,
@@ -16,6 +18,7 @@ from tap_hubspot_activity.engine.errors import (
     StreamUnavailableError,
     TerminatedError,
 )
+from tap_hubspot_activity.engine.listing import PortalIds
 from tap_hubspot_activity.engine.manifests import ManifestScope
 from tap_hubspot_activity.engine.paging import Endpoint, fetch_window
 from tap_hubspot_activity.engine.progress import Progress
@@ -60,6 +63,7 @@ class Extraction:
     ) -> None:
         """Nothing is sent until `start`."""
         self.portals = {portal.label: portal for portal in portals}
+        self.portal_ids = PortalIds(self.portals)
         self.multi = len(portals) > 1 or next(iter(self.portals)) is not None
         self.limits = limits
         self.page_size = page_size
@@ -98,7 +102,9 @@ class Extraction:
         A job planned by `start` is read as planned (perhaps already ahead); another one
         (the SDK syncing a stream on its own, as its test suite does) is read now.
         """
-        job = self._jobs.get(wanted.key) or self._plan(wanted)
+        job = self._jobs.get(wanted.key)
+        if job is None or job.replayed:
+            job = self._plan(dataclasses.replace(wanted, spool=None, replayed=False))
         stream = job.spec.name
         if self._failed(job.portal):
             if self.multi:
@@ -118,11 +124,18 @@ class Extraction:
                 raise  # a signal, not a failure
             # Stopped by its portal's failure, which `finish` reports: what was emitted
             # stands (whole windows; a chain emits nothing until complete).
+        finally:
+            # Emitted and its file gone, the spool goes too: KBs each, thousands of portals.
+            job.spool, job.replayed = None, True
         queue = self._queues[stream]
         if position + 1 == len(queue) or queue[position + 1].portal != job.portal:
             self.ids.report(stream, job.portal, self.logger)  # the portal's last partition
         if self.unexpected is not None:
             raise self.unexpected
+
+    def planned(self, key: str) -> Job | None:
+        """The job `start` planned under this key (see `partition_key`), if any."""
+        return self._jobs.get(key)
 
     def _plan(self, job: Job) -> Job:
         queue = self._queues.setdefault(job.spec.name, [])
@@ -183,23 +196,31 @@ class Extraction:
                 )
             return self._clients[label]
 
+    def portal_id(self, label: str | None) -> int:
+        """The portal's id, once no earlier entry of the list has it (see PortalIds)."""
+        portal_id = self.client(label).portal_id()
+        refused = self.portal_ids.claim(label, portal_id)
+        if refused is not None:
+            if refused.label == label:
+                raise refused
+            self._fail(refused.label, refused)
+        return portal_id
+
     def _launch(self, job: Job) -> None:
         with self._lock:
-            if job.spool is not None:
+            if job.spool is not None or job.replayed:
                 return
-            job.spool = Spool(whole=not job.spec.windowed, stop=self._portal_stops[job.portal])
+            stop = self._portal_stops[job.portal]
+            spool = job.spool = Spool(whole=not job.spec.windowed, stop=stop)
             self._running[job.portal] += 1
-        thread = threading.Thread(
-            target=self._read, args=(job,), name=f"{job.spec.name}-reader", daemon=True
-        )
-        thread.start()
+        # A kept daemon thread: Thread.start per job costs the emitter ms (it waits for it).
+        WORKERS.submit(lambda: self._read(job, spool))
 
-    def _read(self, job: Job) -> None:
-        assert job.spool is not None  # noqa: S101 - set before the thread starts
+    def _read(self, job: Job, spool: Spool) -> None:
         error: BaseException | None = None
         try:
             if not self._failed(job.portal):
-                self._extract(job, job.spool)
+                self._extract(job, spool)
         except StreamUnavailableError as exc:
             self.logger.warning(
                 "Skipping %s for %s: %s %s",
@@ -217,7 +238,7 @@ class Extraction:
             error = self.unexpected = exc
             self.terminate()
         finally:
-            job.spool.finish(error)
+            spool.finish(error)
             self._release(job.portal)
 
     def _extract(self, job: Job, spool: Spool) -> None:
@@ -240,7 +261,7 @@ class Extraction:
             params=spec.params(job.partition),
             rules=spec.rules,
             shaper=shaper,
-            portal_id=client.portal_id(),
+            portal_id=self.portal_id(job.portal),
             page_size=self.page_size,
             progress=progress,
         )

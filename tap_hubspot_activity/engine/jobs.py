@@ -74,6 +74,8 @@ class Job:
     start: dt.datetime
     end: dt.datetime
     spool: Spool | None = None
+    # Emitted, and its spool let go; read again if asked for again.
+    replayed: bool = False
 
     @property
     def key(self) -> str:

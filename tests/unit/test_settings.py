@@ -7,6 +7,10 @@ import pytest
 from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
 
 BASE = {"api_url": "https://api.hubapi.com", "api_version": "v3"}
+TWICE = (
+    "portals[{}] and portals[{}] are one portal listed twice (same api_url and credential): "
+    "list it once."
+)
 
 
 def _errors(*, required=True, **config):
@@ -106,3 +110,26 @@ def test_the_oauth_token_endpoint_is_one_of_two_and_maps_to_its_path():
     assert engine_limits(base, "ua").oauth_token_path == "/oauth/2026-03/token"
     chosen = engine_limits({**base, "oauth_token_endpoint": "v1"}, "ua")
     assert chosen.oauth_token_path == "/oauth/v1/token"
+
+
+def test_one_portal_listed_twice_is_refused_naming_both_entries_and_no_secret():
+    url = "https://api.hubapi.com"
+    twice = [
+        {"label": "a", "access_token": "tok-1", "api_url": url},
+        {"label": "b", "access_token": "tok-2", "api_url": url},
+        {"label": "c", "access_token": "tok-1", "api_url": f"{url}/"},
+    ]
+    errors = _errors(required=False, portals=twice)
+    assert errors == [TWICE.format("a", "c")]
+    assert "tok-1" not in errors[0]
+
+
+def test_one_refresh_token_is_one_portal_whatever_the_app_and_another_url_may_differ():
+    oauth = {"client_secret": "s", "refresh_token": "r-1"}
+    portals = [
+        {"label": "a", "client_id": "app-1", **oauth},
+        {"label": "b", "client_id": "app-2", **oauth},
+        {"label": "eu", "access_token": "t", "api_url": "https://api-eu1.hubapi.com"},
+        {"label": "us", "access_token": "t"},
+    ]
+    assert _errors(portals=portals) == [TWICE.format("a", "b")]
