@@ -66,10 +66,12 @@ class StreamIds:
     so that one run never emits one key (portalId, id) twice.
     """
 
-    def __init__(self, run: RunIds, stream: str, portal_id: int, where: str) -> None:
-        """Ids of `stream` in portal `portal_id` (called `where` in logs) among the run's."""
+    def __init__(self, run: RunIds, stream: str, label: str | None, where: str) -> None:
+        """Ids of `stream` in the portal entry `label` (called `where` in logs)."""
         self._run = run
-        self._prefix = f"{stream}\0{portal_id}\0".encode()
+        # Keyed by the entry, not its portalId: an entry answering the portalId of an
+        # earlier one is refused, and its records read ahead must not shadow the other's.
+        self._prefix = f"{stream}\0{label!r}\0".encode()
         self.where = where
         self.dropped = 0
 
@@ -99,12 +101,12 @@ class RunIds:
         self.lock = threading.Lock()
         self._streams: dict[tuple[str, str | None], StreamIds] = {}
 
-    def stream(self, stream: str, label: str | None, portal_id: int, where: str) -> StreamIds:
+    def stream(self, stream: str, label: str | None, where: str) -> StreamIds:
         """The ids of `stream` in the portal labelled `label`, shared by its partitions."""
         with self.lock:
             key = (stream, label)
             if key not in self._streams:
-                self._streams[key] = StreamIds(self, stream, portal_id, where)
+                self._streams[key] = StreamIds(self, stream, label, where)
             return self._streams[key]
 
     def report(self, stream: str, label: str | None, logger: Logger) -> None:

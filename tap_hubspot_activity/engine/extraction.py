@@ -275,7 +275,7 @@ class Extraction:
             format_timestamp(job.end),
         )
         scope = ManifestScope.of(spec.name, endpoint.portal_id, endpoint.params)
-        ids = self.ids.stream(spec.name, job.portal, endpoint.portal_id, where)
+        ids = self.ids.stream(spec.name, job.portal, where)
         if spec.window_params is None:
             spool_chain(
                 endpoint, job.start, job.end, spool=spool, scope=scope, progress=progress, ids=ids

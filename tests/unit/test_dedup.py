@@ -41,25 +41,25 @@ def test_an_id_costs_under_32_bytes_from_300_thousand_on():
 
 def test_partitions_of_a_stream_and_portal_share_their_ids_and_nothing_else():
     run = RunIds()
-    user_1 = run.stream("login_activity", "a", 9, "login_activity (portal 'a')")
-    assert run.stream("login_activity", "a", 9, "ignored") is user_1
+    user_1 = run.stream("login_activity", "a", "login_activity (portal 'a')")
+    assert run.stream("login_activity", "a", "ignored") is user_1
     assert user_1.first("123")
-    assert not run.stream("login_activity", "a", 9, "").first("123")
-    assert run.stream("security_activity", "a", 9, "").first("123")
-    assert run.stream("login_activity", "b", 10, "").first("123")
+    assert not run.stream("login_activity", "a", "").first("123")
+    assert run.stream("security_activity", "a", "").first("123")
+    assert run.stream("login_activity", "b", "").first("123")
     assert user_1.dropped == 1
 
 
 @pytest.mark.parametrize("other", ["0123", "123 ", " 123", "123.0", "\u0661\u0662\u0663"])
 def test_an_id_is_the_string_the_record_carries(other):
-    ids = RunIds().stream("login_activity", None, 9, "login_activity")
+    ids = RunIds().stream("login_activity", None, "login_activity")
     assert ids.first("123")
     assert ids.first(other)  # another key in the warehouse: another record
     assert not ids.first(other)
 
 
 def test_case_makes_another_id_and_a_lone_surrogate_is_an_id_too():
-    ids = RunIds().stream("cms_content_audit", None, 9, "cms_content_audit")
+    ids = RunIds().stream("cms_content_audit", None, "cms_content_audit")
     assert ids.first("abc")
     assert ids.first("ABC")
     assert ids.first("\ud800")
@@ -67,7 +67,7 @@ def test_case_makes_another_id_and_a_lone_surrogate_is_an_id_too():
 
 
 def test_firsts_keeps_order_and_drops_repeats_within_the_batch_too():
-    ids = RunIds().stream("audit_logs", None, 9, "audit_logs")
+    ids = RunIds().stream("audit_logs", None, "audit_logs")
     records = [{"id": "a"}, {"id": "b"}, {"id": "a"}, {"id": "c"}]
     assert [record["id"] for record in ids.firsts(records)] == ["a", "b", "c"]
     assert [record["id"] for record in ids.firsts([{"id": "c"}, {"id": "d"}])] == ["d"]
@@ -76,7 +76,7 @@ def test_firsts_keeps_order_and_drops_repeats_within_the_batch_too():
 
 def test_the_repeats_are_reported_once_with_their_count(caplog):
     run = RunIds()
-    ids = run.stream("login_activity", "a", 9, "login_activity (portal 'a')")
+    ids = run.stream("login_activity", "a", "login_activity (portal 'a')")
     for record_id in ("1", "1", "2", "1"):
         ids.first(record_id)
     logger = logging.getLogger("test-dedup")

@@ -123,7 +123,7 @@ def test_windows_go_out_in_batches_each_after_the_manifests_that_name_them():
         spool=spool,
         scope=ManifestScope.of("audit_logs", 7, {}),
         progress=progress,
-        ids=RunIds().stream("audit_logs", None, 7, "audit_logs"),
+        ids=RunIds().stream("audit_logs", None, "audit_logs"),
     )
     spool.finish(None)
     kinds = "".join("M" if isinstance(item, Manifest) else "r" for item in spool.replay())
@@ -142,7 +142,7 @@ def test_a_record_repeated_in_a_later_window_is_emitted_and_listed_once():
     ]
     spool = Spool(whole=False, stop=threading.Event())
     progress = Progress("audit_logs", START, logging.getLogger("test"))
-    ids = RunIds().stream("audit_logs", None, 7, "audit_logs")
+    ids = RunIds().stream("audit_logs", None, "audit_logs")
     spool_windows(
         t.cast("t.Any", Closed(windows)),
         START,
