@@ -1,7 +1,7 @@
 """The tap as a process against a hostile server: its config, a run's outcome, and the bounds.
 
 Shared by the tests/test_hostile*.py modules: every foreseeable failure ends with exit 1
-and one plain line within BOUND_S; memory is measured from the process's own rusage.
+and one plain line within BOUND_S; memory is the tap's own peak RSS, not its parent's.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ REFRESH = "refresh-token-0123456789abcdef"
 FAST = {"max_retry_seconds": 3, "request_timeout": 2}
 BOUND_S = max(60, FAST["max_retry_seconds"] + 30)
 MEGABYTE = 1024 * 1024
+LAUNCHER = Path(__file__).with_name("peak_rss_launcher.py")
 
 
 def config_for(server: HostileServer, **overrides: t.Any) -> dict[str, t.Any]:
@@ -62,23 +62,22 @@ def run_cli(
     open_files: int | None = None,
     stop_when: t.Callable[[], bool] | None = None,
 ) -> CliRun:
-    """The tap as a process; SIGTERM once `stop_when()`; peak RSS from wait4."""
+    """The tap as a process; SIGTERM once `stop_when()`; its own peak RSS (see the launcher)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "config.json"
         path.write_text(json.dumps(config))
         stdout, stderr = Path(folder) / "out", Path(folder) / "err"
-
-        def limit() -> None:
-            if open_files:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
-
+        report = Path(folder) / "report"
         started = time.monotonic()
         with stdout.open("wb") as out, stderr.open("wb") as err:
             process = subprocess.Popen(
-                [sys.executable, "-m", "tap_hubspot_activity", "--config", str(path)],
+                [
+                    *(sys.executable, str(LAUNCHER), str(report), str(open_files or 0)),
+                    *(sys.executable, "-m", "tap_hubspot_activity", "--config", str(path)),
+                ],
                 stdout=out,
                 stderr=err,
-                preexec_fn=limit,  # noqa: PLW1509 - only setrlimit, before exec
+                start_new_session=True,
             )
             deadline = started + timeout
             while stop_when is not None and not stop_when() and time.monotonic() < deadline:
@@ -86,21 +85,19 @@ def run_cli(
             if stop_when is not None:
                 signalled = time.monotonic()
                 process.send_signal(signal.SIGTERM)
-            while True:
-                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-                if pid:
-                    process.returncode = os.waitstatus_to_exitcode(status)
-                    break
-                if time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"the tap was still running after {timeout} s")
-                time.sleep(0.05)
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                pytest.fail(f"the tap was still running after {timeout} s")
+        code, max_rss_kb = (int(field) for field in report.read_text().split())
         return CliRun(
-            code=process.returncode,
+            code=code,
             stdout=stdout.read_text(),
             stderr=stderr.read_text(),
             seconds=time.monotonic() - (signalled if stop_when is not None else started),
-            max_rss_mb=usage.ru_maxrss / 1024,
+            max_rss_mb=max_rss_kb / 1024,
         )
 
 

@@ -80,14 +80,16 @@ def test_daily_limit_stops_cleanly_with_state(fresh_emulator):
 def test_failed_request_does_not_advance_state_and_rerun_loses_nothing():
     # Security fails for good after a few pages: the bookmark stays at the last closed
     # window, and a rerun from the last STATE completes the stream. Dense enough (about
-    # 14,000 events) to be read in several windows.
+    # 12,000 events over 60 days) to be read in several windows of 15 to 20 pages; the
+    # fault comes after 40 requests so that at least one window holding events has closed
+    # whatever the windows' cuts (the oldest are empty: start_date is before the history).
     dense = EmulatorConfig(seed=23, **{**SMALL_PORTAL, "security_per_day": 200.0})
     with HubSpotEmulator(dense) as emulator:
         recent = (dt.datetime.now(dt.UTC) - dt.timedelta(days=70)).isoformat()
         config = tap_config(
             emulator, page_size=100, max_retry_seconds=2, start_date=recent, max_concurrency=1
         )
-        emulator.inject_fault("502", count=1000, path="/activity/security", after=12)
+        emulator.inject_fault("502", count=1000, path="/activity/security", after=40)
         broken = run_tap(config, expect_error=True)
         assert "502" in str(broken.error)
         emitted = set(broken.ids("security_activity"))

@@ -199,3 +199,11 @@ def test_sigterm_amid_many_portals_ends_at_once_and_keeps_their_progress(paralle
     assert states, "no STATE before the signal"
     assert MANY // 10 <= len(_bookmarked(states[-1]["value"], STREAMS[0])) < MANY
     _assert_states_cover_only_emitted_events(run)
+
+
+def test_too_few_open_files_for_the_parallel_portals_is_one_plain_line():
+    # Each portal read ahead holds a spool file and a connection: with the open-files limit
+    # far below what max_parallel_portals needs, the run ends saying which limit to change.
+    with HostileServer(portal_per_token, attack_details=True) as server:
+        run = run_cli(_many(server, 40, max_parallel_portals=32), open_files=64)
+    assert_plain_failure(run, "open-files limit")

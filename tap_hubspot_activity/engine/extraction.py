@@ -158,9 +158,11 @@ class Extraction:
             return
         if not self.multi:
             raise next(iter(self.failures.values()))
-        details = "; ".join(
-            f"{self.portals[label].name}: {error}" for label, error in self.failures.items()
-        )
+        # Portals that failed alike (a revoked app, too few open files) share one mention.
+        alike: dict[str, list[str]] = {}
+        for label, error in self.failures.items():
+            alike.setdefault(str(error), []).append(self.portals[label].name)
+        details = "; ".join(f"{', '.join(names)}: {error}" for error, names in alike.items())
         msg = (
             f"{len(self.failures)} of {len(self.portals)} portals failed, the others "
             f"completed and kept their state. {details}"

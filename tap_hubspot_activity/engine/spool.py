@@ -19,7 +19,7 @@ import typing as t
 
 import msgspec
 
-from tap_hubspot_activity.engine.errors import TerminatedError
+from tap_hubspot_activity.engine.errors import FatalError, TerminatedError
 from tap_hubspot_activity.engine.manifests import Manifest
 
 if t.TYPE_CHECKING:
@@ -31,6 +31,16 @@ READ_CHUNK = 1024 * 1024
 # A manifest's line starts with this byte; a record's is a JSON object, starting with {.
 MANIFEST_TAG = b"M"
 POLL_SECONDS = 0.5
+
+
+def _unwritable(error: OSError) -> FatalError:
+    """What to change when a spool cannot be created or written: space, or open files."""
+    where = tempfile.gettempdir()
+    return FatalError(
+        f"could not write the read-ahead spool in {where} ({error.strerror}): free space"
+        " there (or point TMPDIR elsewhere), or raise the open-files limit (ulimit -n),"
+        " or lower max_parallel_portals"
+    )
 
 
 class Spool:
@@ -67,10 +77,13 @@ class Spool:
             if self.closed or self.stop.is_set():
                 msg = "stopped"
                 raise TerminatedError(msg)
-            if self._file is None:
-                self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-            self._file.seek(0, 2)
-            self._file.write(data)
+            try:
+                if self._file is None:
+                    self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+                self._file.seek(0, 2)
+                self._file.write(data)
+            except OSError as error:
+                raise _unwritable(error) from None
             self.written += len(data)
             self._changed.notify_all()
 
