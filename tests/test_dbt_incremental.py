@@ -8,7 +8,8 @@ The same loaded tables are then built again from scratch (`--full-refresh`) into
 second models schema. Every model must hold the same rows in both, compared with
 EXCEPT both ways. The lookback is set to 0 here, so each incremental build reads only
 what was loaded after its cutoff: what a lookback would re-read cannot hide a miss (a
-first build reads everything, whatever the lookback).
+first build reads everything, whatever the lookback). The build with nothing new, and
+a build after copies committed late, run with the project's lookback.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ def pg(dbt_build_copy: DbtBuild) -> t.Any:
     return dbt_build_copy.pg
 
 
-def build(env: dict[str, str], *args: str) -> str:
-    result = meltano(env, "invoke", "dbt-postgres", "build", "--vars", NO_LOOKBACK, *args)
+def build(env: dict[str, str], *args: str, lookback: bool = False) -> str:
+    """dbt build; without the project's lookback unless `lookback`."""
+    options = () if lookback else ("--vars", NO_LOOKBACK)
+    result = meltano(env, "invoke", "dbt-postgres", "build", *options, *args)
     output = result.stdout + result.stderr
     assert "ERROR=0" in output, output[-3000:]
     return output
@@ -68,6 +71,11 @@ def query(pg: t.Any, statement: sql.Composable) -> list[tuple[t.Any, ...]]:
     with psycopg.connect(pg.uri, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute(statement)
         return cur.fetchall()
+
+
+def execute(pg: t.Any, statement: sql.Composable) -> None:
+    with psycopg.connect(pg.uri, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(statement)
 
 
 def relations(pg: t.Any, schema: str) -> dict[str, str]:
@@ -88,23 +96,36 @@ def relations(pg: t.Any, schema: str) -> dict[str, str]:
 CLOCK_COLUMNS = {"pipeline_health": ("hours_since_last_load", "retention_days_left")}
 
 
-def difference(pg: t.Any, table: str, left: str, right: str) -> int:
-    """Rows of left.table that right.table lacks (EXCEPT ALL), clock columns aside."""
-    names = [
-        name
-        for (name,) in query(
-            pg,
-            sql.SQL(
-                "SELECT column_name FROM information_schema.columns"
-                " WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position"
-            ).format(sql.Literal(left), sql.Literal(table)),
-        )
-        if name not in CLOCK_COLUMNS.get(table, ())
-    ]
-    columns = sql.SQL(", ").join(map(sql.Identifier, names))
+def difference(pg: t.Any, table: str, left: str, right: str, ignored: tuple[str, ...] = ()) -> int:
+    """Rows of left.table that right.table lacks (EXCEPT ALL), clock and `ignored` aside.
+
+    `ignored` columns are left out, and so is OCSF's metadata.logged_time (the same
+    load time) inside JSON columns (the event, or ocsf_export's metadata column).
+    """
+    columns = query(
+        pg,
+        sql.SQL(
+            "SELECT column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position"
+        ).format(sql.Literal(left), sql.Literal(table)),
+    )
+    compared = []
+    for name, data_type in columns:
+        if name in CLOCK_COLUMNS.get(table, ()) or name in ignored:
+            continue
+        if ignored and data_type in ("json", "jsonb"):
+            logged = sql.SQL(
+                "CASE WHEN jsonb_typeof({c}::jsonb) = 'object'"
+                " THEN {c}::jsonb #- '{{metadata,logged_time}}' #- '{{logged_time}}'"
+                " ELSE {c}::jsonb END"
+            )
+            compared.append(logged.format(c=sql.Identifier(name)))
+        else:
+            compared.append(sql.Identifier(name))
+    listed = sql.SQL(", ").join(compared)
     statement = sql.SQL(
         "SELECT count(*) FROM (SELECT {cols} FROM {l} EXCEPT ALL SELECT {cols} FROM {r}) d"
-    ).format(cols=columns, l=sql.Identifier(left, table), r=sql.Identifier(right, table))
+    ).format(cols=listed, l=sql.Identifier(left, table), r=sql.Identifier(right, table))
     return int(query(pg, statement)[0][0])
 
 
@@ -129,8 +150,9 @@ def increments(emu: HubSpotEmulator, env: dict[str, str], pg: t.Any) -> dict[str
     # The verification job re-reads a week: old events loaded again, with a new load time.
     load(env, "tap-hubspot-activity--verify")
     build(env)
-    # Nothing new at all.
-    idle = build(env)
+    # Nothing new at all, everything loaded within the project's lookback (60 minutes):
+    # staging re-reads it all, holds every copy already, and writes nothing.
+    idle = build(env, lookback=True)
     return {"first": first, "added": added, "idle": idle}
 
 
@@ -202,3 +224,67 @@ def test_a_build_with_nothing_new_reads_nothing_new(increments, pg):
         "completeness",
         "ocsf_events",
     }
+
+
+# The loaded tables of the copies committed late, each with its staging model.
+LATE = {
+    "login_activity": "stg_login_activity",
+    "audit_logs": "stg_audit_logs",
+    "security_activity": "stg_security_activity",
+}
+
+
+def commit_late_copies(pg: t.Any) -> None:
+    """A loader batch stamped before the last build and committed after it: a new event
+    per table (a copy of a loaded row under a new id), its _sdc_batched_at five minutes
+    before the newest load staging holds."""
+    for table, staging in LATE.items():
+        names = [
+            name
+            for (name,) in query(
+                pg,
+                sql.SQL(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position"
+                ).format(sql.Literal(SOURCE_SCHEMA), sql.Literal(table)),
+            )
+        ]
+        values = {
+            "id": sql.SQL("'late-' || id"),
+            "_sdc_batched_at": sql.SQL(
+                "(SELECT max(loaded_at) - interval '5 minutes' FROM {})"
+            ).format(sql.Identifier(INCREMENTAL, staging)),
+        }
+        statement = sql.SQL("INSERT INTO {t} ({cols}) SELECT {vals} FROM {t} LIMIT 1").format(
+            t=sql.Identifier(SOURCE_SCHEMA, table),
+            cols=sql.SQL(", ").join(map(sql.Identifier, names)),
+            vals=sql.SQL(", ").join(values.get(name, sql.Identifier(name)) for name in names),
+        )
+        execute(pg, statement)
+
+
+def test_copies_committed_late_reach_every_model(increments, env, pg):
+    # Below staging no model reads a lookback: a late copy reaches them only because
+    # staging gives it a loaded_at past their cutoffs. A full refresh reads the loaded
+    # tables whole, so each model must hold the same rows, loaded_at aside (the late
+    # copies' is the time staging took them in, not the loader's stamp).
+    commit_late_copies(pg)
+    build(env, lookback=True)
+    late = query(
+        pg,
+        sql.SQL("SELECT source, event_id FROM {} WHERE event_id LIKE 'late-%'").format(
+            sql.Identifier(INCREMENTAL, "activity_events")
+        ),
+    )
+    assert sorted(source for source, _ in late) == ["audit", "login", "security"]
+    full_env = {**env, "DBT_POSTGRES_SCHEMA": FULL_REFRESH}
+    build(full_env, "--full-refresh")
+    ignored = ("loaded_at", "export_loaded_at")
+    differing = {
+        table: (
+            difference(pg, table, INCREMENTAL, FULL_REFRESH, ignored),
+            difference(pg, table, FULL_REFRESH, INCREMENTAL, ignored),
+        )
+        for table in sorted(relations(pg, INCREMENTAL))
+    }
+    assert {table: d for table, d in differing.items() if d != (0, 0)} == {}

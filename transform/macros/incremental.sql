@@ -3,16 +3,23 @@
   loader's _sdc_batched_at carried through), never by event time: the tap's lookback
   and the verification job re-load old events, and those must reach every model.
 
-  Two kinds of cutoff, both minus `incremental_lookback_minutes` so rows a load
-  committed while the previous build ran are read again (re-read rows replace their
-  copy through the model's unique key, so the overlap adds nothing):
+  Only staging reads with a lookback. A load may commit rows while a build reads (a
+  loader batch stamped before the build began and committed after it), so each staging
+  model re-reads the rows loaded up to `incremental_lookback_minutes` before its newest
+  (hs_new_copies) and keeps only the copies it does not hold yet: re-reading a whole
+  backfill costs one anti-join, and writes nothing. A copy it did not hold whose
+  loaded_at is not newer than what the models downstream have read (a late commit) is
+  given a loaded_at just past that point (hs_staged_loaded_at), so every model below
+  staging reads exactly what is newer than its cutoff, with no lookback:
   - hs_loaded_after_this: a model where every new input row gives an output row with
-    its loaded_at (staging, activity_events) reads what is newer than its own newest.
+    its loaded_at (activity_events, manifest_events) reads what is newer than its own
+    newest.
   - hs_watermark: a model that may give no row for new input (a detection that finds
     nothing, a per-user aggregate) keeps the newest load of its inputs, as it read them,
     in the table hubspot_activity_watermarks (one row per model, written by the post-hook
     hs_save_watermark), and reads what was loaded after it.
-  A full refresh ignores both and reads everything.
+  A full refresh ignores both and reads everything. Builds of one warehouse must not
+  overlap (the scheduled jobs take a lock): the rule above holds build after build.
 -#}
 
 {% macro hs_lookback_minutes() -%}
@@ -42,19 +49,69 @@
 {%- endmacro %}
 
 
-{#- `where` clause: rows loaded after this model's newest loaded_at minus the lookback
-    (all rows on a first build or a full refresh). `source_name`: only this model's rows
-    of that source (activity_events keeps one cutoff per source). -#}
+{#- `where` clause of a model reading staging: rows loaded after this model's newest
+    loaded_at (all rows on a first build or a full refresh). `source_name`: only this
+    model's rows of that source (activity_events keeps one cutoff per source). No
+    lookback: staging gives a late commit a loaded_at past every cutoff below it. -#}
 {% macro hs_loaded_after_this(source_name=none) -%}
   {%- if is_incremental() -%}
     {%- set newest -%}
-      select cast({{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), hs_naive_utc('max(loaded_at)')) }} as {{ dbt.type_string() }})
+      select cast({{ hs_naive_utc('max(loaded_at)') }} as {{ dbt.type_string() }})
       from {{ this }}
       {%- if source_name is not none %}
       where source = '{{ source_name }}'
       {%- endif %}
     {%- endset -%}
     where loaded_at is null or loaded_at > {{ hs_utc_literal(newest) }}
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- `where` clause of a staging model over `cte` (the typed loaded rows): the copies
+    loaded since this model's newest loaded_at minus the lookback that it does not hold
+    already (the same event with this load time or a later one; `key`: its id column
+    here). All rows on a first build or a full refresh. -#}
+{% macro hs_new_copies(cte, key='id') -%}
+  {%- if is_incremental() -%}
+    {%- set newest -%}
+      select cast({{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), hs_naive_utc('max(loaded_at)')) }} as {{ dbt.type_string() }})
+      from {{ this }}
+    {%- endset -%}
+    where ({{ cte }}.loaded_at is null or {{ cte }}.loaded_at > {{ hs_utc_literal(newest) }})
+      and not exists (
+          select 1
+          from {{ this }} as held
+          where held.portal_id = {{ cte }}.portal_id
+            and held.{{ key }} = {{ cte }}.id
+            and held.loaded_at >= {{ cte }}.loaded_at
+      )
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- A staging row's loaded_at: the loader's, unless the copy was committed late, at or
+    before the newest load staging held when this build began (the models downstream
+    may have read up to there): then just past it, so that they read it. -#}
+{% macro hs_staged_loaded_at() -%}
+  {%- if is_incremental() -%}
+    {%- set staged -%}
+      select cast(max(loaded_through) as {{ dbt.type_string() }})
+      from {{ hs_watermarks_relation() }}
+      where model_name = '{{ hs_staged_through_name() }}'
+    {%- endset -%}
+    {%- set value = run_query(staged).columns[0].values()[0] if execute else none -%}
+    {%- if value is none -%}
+      loaded_at
+    {%- else -%}
+      {%- set through = "cast('" ~ value ~ "' as " ~ dbt.type_timestamp() ~ ")" -%}
+      case
+          when loaded_at <= {{ hs_utc(through) }}
+              then {{ hs_utc(dbt.dateadd('millisecond', 1, through)) }}
+          else loaded_at
+      end
+    {%- endif -%}
+  {%- else -%}
+    loaded_at
   {%- endif -%}
 {%- endmacro %}
 
@@ -95,8 +152,38 @@
 {%- endmacro %}
 
 
-{#- SQL for the cutoff of a watermarked model: the newest load it had read, minus the
-    lookback; the epoch when it has none (a first build, a full refresh, a new model). -#}
+{#- The watermarks row of hs_record_staged_through (not a model's name). -#}
+{% macro hs_staged_through_name() -%}
+  {{ return('hs_staged_through') }}
+{%- endmacro %}
+
+
+{#- on-run-start: the newest loaded_at that staging holds as the build begins, the most
+    that any model below staging can have read. A staging model gives a copy it finds
+    loaded at or before it a loaded_at just past it (hs_staged_loaded_at). -#}
+{% macro hs_record_staged_through() -%}
+  {%- set held = [] -%}
+  {%- for name in ['stg_login_activity', 'stg_audit_logs', 'stg_security_activity',
+                   'stg_cms_content_audit', 'stg_sync_manifests'] -%}
+    {%- set relation = adapter.get_relation(database=target.database, schema=target.schema, identifier=name) if execute else none -%}
+    {%- if relation is not none -%}{%- do held.append(relation) -%}{%- endif -%}
+  {%- endfor -%}
+  delete from {{ hs_watermarks_relation() }} where model_name = '{{ hs_staged_through_name() }}'
+  {%- if held %};
+  insert into {{ hs_watermarks_relation() }} (model_name, loaded_through, previous_loaded_through)
+  select '{{ hs_staged_through_name() }}', max(loaded_at), null
+  from (
+    {%- for relation in held %}
+    select {{ hs_naive_utc('max(loaded_at)') }} as loaded_at from {{ relation }}
+    {%- if not loop.last %} union all{% endif %}
+    {%- endfor %}
+  ) as staged
+  {%- endif %}
+{%- endmacro %}
+
+
+{#- SQL for the cutoff of a watermarked model: the newest load it had read; the epoch
+    when it has none (a first build, a full refresh, a new model). -#}
 {% macro hs_watermark() -%}
   {%- if is_incremental() -%}
   {{ hs_cutoff(this.identifier, 'loaded_through') }}
@@ -106,10 +193,10 @@
 {%- endmacro %}
 
 
-{#- A watermark of `model_name` less the lookback, or the epoch, as a literal. -#}
+{#- A watermark of `model_name`, or the epoch, as a literal. -#}
 {% macro hs_cutoff(model_name, column) -%}
   {%- set newest -%}
-    select cast({{ dbt.dateadd('minute', -1 * hs_lookback_minutes(), 'max(' ~ column ~ ')') }} as {{ dbt.type_string() }})
+    select cast(max({{ column }}) as {{ dbt.type_string() }})
     from {{ hs_watermarks_relation() }}
     where model_name = '{{ model_name }}'
   {%- endset -%}
@@ -120,8 +207,8 @@
 {#- Post-hook: record the newest loaded_at of `inputs` (relations with a loaded_at
     column) as this model's watermark, and the one it replaces as the previous (none
     after a full refresh: then everything was built again). It runs after the model's
-    statement; a row committed in between with an older loaded_at is within the
-    lookback. -#}
+    statement, in the same build: the inputs are staging or models that this build's
+    earlier nodes wrote, and nothing else writes them in between. -#}
 {% macro hs_save_watermark(inputs) -%}
   {%- set newest -%}
     select {{ hs_naive_utc('max(loaded_at)') }} as newest_loaded_through
@@ -149,7 +236,7 @@
 {#- Data tests on the large incremental tables read only the rows the model's last build
     could have written (`where: "loaded_at is null or loaded_at > __built_last__"` in
     dbt_project.yml; a null is always read, so a not_null test still sees it): rows
-    loaded after the previous watermark, less the lookback; every row after a first
+    loaded after the previous watermark; every row after a first
     build or a full refresh. Older rows were tested when they were written and are not
     written again, and the unique indexes keep the keys unique over the whole table.
     dbt's documented way to template a test's `where`: get_where_subquery. -#}

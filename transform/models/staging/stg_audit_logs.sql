@@ -18,10 +18,11 @@ typed as (
     from source
 ),
 
--- Incremental: what the loader wrote since the last build (and a lookback).
+-- Incremental: the copies the loader wrote since the last build (with a lookback)
+-- that this table does not hold yet.
 new_rows as (
     select * from typed
-    {{ hs_loaded_after_this() }}
+    {{ hs_new_copies('typed') }}
 ),
 
 ranked as (
@@ -38,6 +39,6 @@ select
     target_object_id,
     acting_user_id,
     acting_user_email,
-    loaded_at
+    {{ hs_staged_loaded_at() }} as loaded_at
 from ranked
 where copy_number = 1

@@ -23,10 +23,11 @@ typed as (
     from source
 ),
 
--- Incremental: what the loader wrote since the last build (and a lookback).
+-- Incremental: the copies the loader wrote since the last build (with a lookback)
+-- that this table does not hold yet.
 new_rows as (
     select * from typed
-    {{ hs_loaded_after_this() }}
+    {{ hs_new_copies('typed') }}
 ),
 
 ranked as (
@@ -46,6 +47,6 @@ select
     full_name,
     meta,
     hubspot_timestamp,
-    loaded_at
+    {{ hs_staged_loaded_at() }} as loaded_at
 from ranked
 where copy_number = 1
