@@ -7,7 +7,7 @@
 A real Airflow 3 deployment on loopback (tests/fleet_support.py): api-server, dag-processor
 and a LocalExecutor scheduler (parallelism 4), the metadata database and Meltano's state
 (the system database) on an embedded PostgreSQL, and one HubSpot emulator process per
-portal (`python -m tests.emulator`) with the demo's data set (the emulator's defaults:
+portal (`python -m hubspot_emulator`) with the demo's data set (the emulator's defaults:
 300 users, 120 days; seeds 7, 8, ...), HubSpot's rate limit (190 requests per 10 s per
 portal) and, by default, 250 ms per answer as in benchmarks/run.py's latency section.
 For each pool size the warehouse schemas and Meltano's state start empty, one DAG run is

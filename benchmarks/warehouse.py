@@ -35,8 +35,8 @@ from pathlib import Path
 from benchmarks import aging, pipeline
 from benchmarks.report import render
 from benchmarks.run import UNLIMITED, Emulator, _versions, git_commit, run_cli
+from hubspot_emulator.config import EmulatorConfig
 from scripts import warehouse
-from tests.emulator.config import EmulatorConfig
 
 # K per volume: the demo portal (seed 7, emulator defaults: 12,834 activity events at NOW)
 # times K gives 15.2k, 150.7k and ~1.0M events (measured on the emulator's truth).

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from tests.emulator import EmulatorConfig, HubSpotEmulator
-from tests.emulator.__main__ import build_parser, config_from_args
-from tests.emulator.catalog import SECURITY_TYPES
-from tests.emulator.cms import EVENT_TYPES, OBJECT_TYPES
-from tests.emulator.config import DATA_FIELDS
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
+from hubspot_emulator.__main__ import build_parser, config_from_args
+from hubspot_emulator.catalog import SECURITY_TYPES
+from hubspot_emulator.cms import EVENT_TYPES, OBJECT_TYPES
+from hubspot_emulator.config import DATA_FIELDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

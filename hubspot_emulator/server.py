@@ -78,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.connections_lock:
                 self.server.connections.discard(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib API
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ARG002 - stdlib API
         # The default line includes the query string; request logging is opt-in below.
         return
 
