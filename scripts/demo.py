@@ -27,6 +27,7 @@ from typing import Any
 
 from hubspot_emulator.process import EmulatorProcess, spawn
 from scripts import warehouse
+from scripts.demo_detections import report_detections
 from scripts.demo_evidence import report_evidence
 from scripts.demo_report import (
     DBT_LOG,
@@ -35,7 +36,6 @@ from scripts.demo_report import (
     dbt_summary,
     exists,
     report,
-    report_detections,
 )
 from scripts.steps import TAP_PROGRESS, run_step, say
 
