@@ -7,13 +7,14 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import requests
 
 from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from hubspot_emulator.config import DATA_FIELDS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 AUTH = {"Authorization": "Bearer test-token"}
 TIME_FIELD = {
@@ -89,9 +90,16 @@ def get(
 def page_all(
     http: requests.Session, emu: HubSpotEmulator, stream: str, **params: Any
 ) -> list[dict[str, Any]]:
+    return follow_pages(lambda page: get(http, emu, stream, **page), params)
+
+
+def follow_pages(
+    fetch: Callable[[dict[str, Any]], requests.Response], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every page's results, each page asked for with the previous one's `after` cursor."""
     out: list[dict[str, Any]] = []
     while True:
-        resp = get(http, emu, stream, **params)
+        resp = fetch(params)
         assert resp.status_code == 200, resp.text
         body = resp.json()
         out.extend(body["results"])
@@ -126,15 +134,7 @@ def cms_get(
 
 
 def cms_all(http: requests.Session, emu: HubSpotEmulator, **params: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while True:
-        resp = cms_get(http, emu, **params)
-        assert resp.status_code == 200, resp.text
-        body = resp.json()
-        out.extend(body["results"])
-        if "paging" not in body:
-            return out
-        params = {**params, "after": body["paging"]["next"]["after"]}
+    return follow_pages(lambda page: cms_get(http, emu, **page), params)
 
 
 def when(rec: dict[str, Any], stream: str) -> datetime:
@@ -156,3 +156,12 @@ def oauth_token(
         **overrides,
     }
     return http.post(f"{emu.url}/oauth/{version}/token", data=form, timeout=10)
+
+
+def emulator_fixtures() -> tuple[Any, Any, Any]:
+    """A module's fixtures: `emu, http, _restore_modes = emulator_fixtures()` binds them."""
+    return (
+        pytest.fixture(base_emulator, scope="module", name="emu"),
+        pytest.fixture(http_session, scope="module", name="http"),
+        pytest.fixture(restore_modes, autouse=True, name="_restore_modes"),
+    )

@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
+from tests.emulator_http import AUTH, STREAMS, UUID, emulator_fixtures, get, oauth_token
 
-from tests.emulator_http import (
-    AUTH,
-    STREAMS,
-    UUID,
-    base_emulator,
-    get,
-    http_session,
-    oauth_token,
-    restore_modes,
-)
-
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 def test_missing_or_empty_token_is_401(emu, http) -> None:

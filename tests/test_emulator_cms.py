@@ -20,18 +20,14 @@ from tests.emulator_http import (
     CMS_PATH,
     TINY,
     UUID,
-    base_emulator,
     cms_all,
     cms_get,
+    emulator_fixtures,
     get,
-    http_session,
-    restore_modes,
     when,
 )
 
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 def test_cms_envelope_paths_and_record_shape(emu, http) -> None:

@@ -5,23 +5,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-import pytest
 import requests
 
 from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from hubspot_emulator.config import DATA_FIELDS
 from hubspot_emulator.process import spawn
-from tests.emulator_http import (
-    CMS_PATH,
-    base_emulator,
-    get,
-    http_session,
-    restore_modes,
-)
+from tests.emulator_http import CMS_PATH, emulator_fixtures, get
 
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 def test_control_endpoints_mirror_the_python_api(emu, http) -> None:

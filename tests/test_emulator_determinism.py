@@ -8,13 +8,7 @@ from typing import Any
 import pytest
 
 from hubspot_emulator import EmulatorConfig, HubSpotEmulator
-from tests.emulator_http import (
-    STREAMS,
-    TINY,
-    cms_all,
-    http_session,
-    page_all,
-)
+from tests.emulator_http import STREAMS, TINY, cms_all, http_session, page_all
 
 http = pytest.fixture(http_session, scope="module", name="http")
 

@@ -7,19 +7,9 @@ import time
 import pytest
 import requests
 
-from tests.emulator_http import (
-    AUTH,
-    STREAMS,
-    UUID,
-    base_emulator,
-    get,
-    http_session,
-    restore_modes,
-)
+from tests.emulator_http import AUTH, STREAMS, UUID, emulator_fixtures, get
 
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 @pytest.mark.parametrize(

@@ -7,20 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.emulator_http import (
-    USER_OF,
-    base_emulator,
-    get,
-    http_session,
-    ms,
-    page_all,
-    restore_modes,
-    when,
-)
+from tests.emulator_http import USER_OF, emulator_fixtures, get, ms, page_all, when
 
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 def test_login_user_filter_and_ignored_time_params(emu, http) -> None:

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+from tests.emulator_http import emulator_fixtures, ms, when
 
-from tests.emulator_http import (
-    base_emulator,
-    http_session,
-    ms,
-    restore_modes,
-    when,
-)
-
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 def test_planted_incidents_are_in_the_served_data(emu, http) -> None:

@@ -9,13 +9,7 @@ import pytest
 import requests
 
 from hubspot_emulator import EmulatorConfig, HubSpotEmulator
-from tests.emulator_http import (
-    AUTH,
-    TINY,
-    get,
-    http_session,
-    oauth_token,
-)
+from tests.emulator_http import AUTH, TINY, get, http_session, oauth_token
 
 http = pytest.fixture(http_session, scope="module", name="http")
 

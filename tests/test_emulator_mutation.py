@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
+from tests.emulator_http import emulator_fixtures, get, page_all, when
 
-from tests.emulator_http import (
-    base_emulator,
-    get,
-    http_session,
-    page_all,
-    restore_modes,
-    when,
-)
-
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 def test_cursor_is_stable_when_events_arrive_mid_paging(emu, http) -> None:

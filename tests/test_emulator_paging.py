@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulator_http import (
-    AUTH,
-    STREAMS,
-    USER_OF,
-    UUID,
-    base_emulator,
-    get,
-    http_session,
-    page_all,
-    restore_modes,
-)
+from tests.emulator_http import AUTH, STREAMS, USER_OF, UUID, emulator_fixtures, get, page_all
 
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 def test_envelope_has_cursor_and_link_and_last_page_has_no_paging(emu, http) -> None:

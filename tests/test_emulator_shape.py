@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from hubspot_emulator.security_types import SECURITY_TYPES
-from tests.emulator_http import (
-    AUTH,
-    STREAMS,
-    UUID,
-    base_emulator,
-    get,
-    http_session,
-    page_all,
-    restore_modes,
-)
+from tests.emulator_http import AUTH, STREAMS, UUID, emulator_fixtures, get, page_all
 
-emu = pytest.fixture(base_emulator, scope="module", name="emu")
-http = pytest.fixture(http_session, scope="module", name="http")
-_restore_modes = pytest.fixture(restore_modes, autouse=True)
+emu, http, _restore_modes = emulator_fixtures()
 
 
 def test_records_look_like_hubspot(emu) -> None:
