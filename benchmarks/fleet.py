@@ -7,7 +7,7 @@
 A real Airflow 3 deployment on loopback (tests/fleet_support.py): api-server, dag-processor
 and a LocalExecutor scheduler (parallelism 4), the metadata database and Meltano's state
 (the system database) on an embedded PostgreSQL, and one HubSpot emulator process per
-portal (`python -m tests.emulator`) with the demo's data set (the emulator's defaults:
+portal (`python -m hubspot_emulator`) with the demo's data set (the emulator's defaults:
 300 users, 120 days; seeds 7, 8, ...), HubSpot's rate limit (190 requests per 10 s per
 portal) and, by default, 250 ms per answer as in benchmarks/run.py's latency section.
 For each pool size the warehouse schemas and Meltano's state start empty, one DAG run is
@@ -20,6 +20,7 @@ test: it prints the table and exits 0 unless a run fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -35,7 +36,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from benchmarks.run import Emulator
+from benchmarks.emulators import emulator
 from scripts import warehouse
 from tests.fleet_support import (
     FLEET_DAG,
@@ -43,6 +44,9 @@ from tests.fleet_support import (
     airflow_env,
     create_database,
 )
+
+if t.TYPE_CHECKING:
+    from hubspot_emulator.process import EmulatorProcess
 
 REPO = Path(__file__).resolve().parent.parent
 MELTANO = REPO / ".venv" / "bin" / "meltano"
@@ -109,7 +113,7 @@ def measure(cluster: AirflowCluster, run_id: str) -> dict[str, float]:
     }
 
 
-def main(argv: list[str]) -> int:  # noqa: C901, PLR0912, PLR0915
+def main(argv: list[str]) -> int:  # noqa: C901, PLR0915
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--portals", type=int, default=12)
     parser.add_argument("--pools", default="1,4", help="pool sizes, in the order they run")
@@ -119,7 +123,8 @@ def main(argv: list[str]) -> int:  # noqa: C901, PLR0912, PLR0915
     pools = [int(n) for n in args.pools.split(",")]
     work = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
     print(f"work directory: {work}", flush=True)
-    emulators: list[Emulator] = []
+    emulators: list[EmulatorProcess] = []
+    emulator_stack = contextlib.ExitStack()
     pg = None
     cluster = None
     results: dict[int, dict[str, float]] = {}
@@ -129,7 +134,7 @@ def main(argv: list[str]) -> int:  # noqa: C901, PLR0912, PLR0915
             flags = ["--seed", str(7 + n), "--portal-id", str(8000 + n)]
             if args.latency_ms:
                 flags += ["--latency-ms", str(args.latency_ms)]
-            emulators.append(Emulator(work, f"p{n:02d}", *flags).__enter__())
+            emulators.append(emulator_stack.enter_context(emulator(work, f"p{n:02d}", *flags)))
         labels = [f"p{n:02d}" for n in range(args.portals)]
         tokens = {label: f"bench-{label}-{secrets.token_hex(8)}" for label in labels}
         portal_list = [
@@ -199,8 +204,7 @@ def main(argv: list[str]) -> int:  # noqa: C901, PLR0912, PLR0915
     finally:
         if cluster is not None:
             cluster.stop()
-        for emu in emulators:
-            emu.__exit__()
+        emulator_stack.close()
         if pg is not None:
             warehouse.stop(work / "pgdata")
         if not args.keep:

@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from benchmarks.cli_runs import REPO, TOKEN, child_env
 from benchmarks.proctree import PipelineSampler, tree_cpu
-from benchmarks.run import REPO, TOKEN, child_env
 
 MELTANO = REPO / ".venv" / "bin" / "meltano"
 # The tap Meltano runs (its plugin virtualenv), also run alone for the baseline.

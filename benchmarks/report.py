@@ -7,7 +7,7 @@ import typing as t
 
 if t.TYPE_CHECKING:
     from benchmarks.pipeline import Build, Timed
-    from benchmarks.warehouse import Volume
+    from benchmarks.volumes import Volume
 
 CPU_ROLES = ("tap", "discovery", "meltano", "target", "postgres", "other")
 # Nodes faster than this at the smaller volume are not compared: timer noise.

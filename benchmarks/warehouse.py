@@ -7,7 +7,7 @@
 
 For each volume: the HubSpot emulator (its own process, seed 7, the demo portal with users
 and per-day rates times K, a fixed --now, no latency or rate limit); the tap alone into a
-counter (benchmarks.run.run_cli) with the config and catalog Meltano hands it; `meltano run
+counter (benchmarks.cli_runs.run_cli) with the config and catalog Meltano hands it; `meltano run
 tap-hubspot-activity target-postgres` into a fresh embedded PostgreSQL, with the CPU seconds
 of the tap, Meltano, the target and the PostgreSQL server (benchmarks.proctree); `meltano
 invoke dbt-postgres:build`; then the emulator restarted one hour later (same seed), an
@@ -29,14 +29,15 @@ import signal
 import sys
 import tempfile
 import time
-import typing as t
 from pathlib import Path
 
 from benchmarks import aging, pipeline
+from benchmarks.cli_runs import git_commit, run_cli, versions
+from benchmarks.emulators import UNLIMITED, emulator
 from benchmarks.report import render
-from benchmarks.run import UNLIMITED, Emulator, _versions, git_commit, run_cli
+from benchmarks.volumes import Hour, Volume
+from hubspot_emulator.config import EmulatorConfig
 from scripts import warehouse
-from tests.emulator.config import EmulatorConfig
 
 # K per volume: the demo portal (seed 7, emulator defaults: 12,834 activity events at NOW)
 # times K gives 15.2k, 150.7k and ~1.0M events (measured on the emulator's truth).
@@ -87,30 +88,6 @@ def parse_volumes(text: str) -> dict[str, float]:
     return chosen
 
 
-@dataclasses.dataclass
-class Volume:
-    """Every figure of one volume."""
-
-    name: str
-    k: float
-    events: int = 0
-    tap: dict[str, t.Any] = dataclasses.field(default_factory=dict)
-    load: pipeline.Timed | None = None
-    loaded: dict[str, int] = dataclasses.field(default_factory=dict)
-    build: pipeline.Build | None = None
-    hours: list[Hour] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass
-class Hour:
-    """One hourly increment: its load, the rows it added, the build after it."""
-
-    label: str
-    load: pipeline.Timed
-    new_events: int
-    build: pipeline.Build | None = None
-
-
 def bench_volume(vol: Volume, workdir: Path, args: argparse.Namespace) -> Volume:
     """The emulator, tap alone, load, dbt build; one hour later, load and build again."""
     home = workdir / vol.name
@@ -120,7 +97,7 @@ def bench_volume(vol: Volume, workdir: Path, args: argparse.Namespace) -> Volume
     try:
         env = pipeline.meltano_env(home, wh, settings)
         say(f"{vol.name}: emulator K={vol.k:g} at {NOW:%Y-%m-%d %H:%M}")
-        with Emulator(home, "now", *emulator_flags(vol.k, NOW, unlimited=args.unlimited)) as emu:
+        with emulator(home, "now", *emulator_flags(vol.k, NOW, unlimited=args.unlimited)) as emu:
             env["TAP_HUBSPOT_ACTIVITY_API_URL"] = emu.url
             config = pipeline.dump(env, home, "config")
             catalog = pipeline.dump(env, home, "catalog")
@@ -143,7 +120,7 @@ def bench_volume(vol: Volume, workdir: Path, args: argparse.Namespace) -> Volume
         # which every later hour does too: the steady state.
         for hour, label in enumerate(("hour 1 (after backfill)", "hour 2 (steady)"), 1):
             flags = emulator_flags(vol.k, NOW + hour * HOUR, unlimited=args.unlimited)
-            with Emulator(home, f"hour{hour}", *flags) as emu:
+            with emulator(home, f"hour{hour}", *flags) as emu:
                 env["TAP_HUBSPOT_ACTIVITY_API_URL"] = emu.url
                 say(f"{vol.name}: {label}: meltano run (incremental)")
                 load = pipeline.meltano_run(f"load-hour{hour}", env, home, wh.pid)
@@ -229,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"tap-hubspot-activity warehouse benchmark  commit {commit}  "
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC  {time.perf_counter() - started:.0f} s"
-        f"\n{os.cpu_count()} CPUs, {_versions()}"
+        f"\n{os.cpu_count()} CPUs, {versions()}"
         + (f"\ntarget-postgres settings: {dict(args.set)}" if args.set else "")
     )
     print(render(done, header))

@@ -1,7 +1,7 @@
 """`make demo`: HubSpot account activity into PostgreSQL with Meltano, then a summary.
 
 Without TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN (or the OAuth refresh token) in the
-environment or .env, the tap reads the HubSpot emulator (tests/emulator), started
+environment or .env, the tap reads the HubSpot emulator (hubspot_emulator), started
 here in the background with a fixed seed; with one, it reads the real portal.
 Without TARGET_POSTGRES_HOST, it loads into the embedded PostgreSQL in .demo/pgdata
 (scripts/warehouse.py). Meltano keeps the bookmarks in .meltano/, so a second run
@@ -19,17 +19,15 @@ detections found.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
-import queue
-import subprocess
 import sys
-import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from hubspot_emulator.process import EmulatorProcess, spawn
 from scripts import warehouse
+from scripts.demo_detections import report_detections
 from scripts.demo_evidence import report_evidence
 from scripts.demo_report import (
     DBT_LOG,
@@ -38,7 +36,6 @@ from scripts.demo_report import (
     dbt_summary,
     exists,
     report,
-    report_detections,
 )
 from scripts.steps import TAP_PROGRESS, run_step, say
 
@@ -63,55 +60,27 @@ def settings_env() -> dict[str, str]:
     return {**dotenv, **os.environ}
 
 
-class Emulator:
-    """`python -m tests.emulator` as a background process."""
+def start_emulator(stack: contextlib.ExitStack, env: dict[str, str]) -> EmulatorProcess:
+    """The emulator in the background until `stack` closes (stderr in .demo/), in `env`."""
+    log = stack.enter_context((DEMO_DIR / "emulator.log").open("w"))
+    emulator = stack.enter_context(
+        spawn("--seed", DEMO_SEED, log=log, start_timeout=EMULATOR_START_TIMEOUT_S)
+    )
+    env["TAP_HUBSPOT_ACTIVITY_API_URL"] = emulator.url
+    env["TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN"] = EMULATOR_TOKEN
+    say(
+        f"HubSpot: the emulator at {emulator.url} (seed {DEMO_SEED}); "
+        "set TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN to read a real portal"
+    )
+    return emulator
 
-    def __init__(self, seed: str) -> None:
-        """Start it and wait for the line that gives its URL."""
-        self.log = (DEMO_DIR / "emulator.log").open("w")
-        self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "tests.emulator", "--port", "0", "--seed", seed],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
-        try:
-            line = lines.get(timeout=EMULATOR_START_TIMEOUT_S)
-        except queue.Empty:
-            line = ""
-        prefix = "HubSpot emulator listening on "
-        if not line.startswith(prefix):
-            self.stop()
-            msg = f"the emulator did not start: {line!r}; see {self.log.name}"
-            raise RuntimeError(msg)
-        self.url = line[len(prefix) :].strip()
 
-    def _pump(self, lines: queue.Queue[str]) -> None:
-        assert self.process.stdout is not None  # noqa: S101
-        for line in self.process.stdout:
-            lines.put(line)
-
-    def next_events(self) -> dict[str, Any] | None:
-        """When the emulator's next event is due per stream (its /_emulator/next-events)."""
-        try:
-            with urllib.request.urlopen(f"{self.url}/_emulator/next-events", timeout=10) as answer:  # noqa: S310 - our loopback emulator
-                return dict(json.loads(answer.read()))
-        except (OSError, ValueError):
-            return None
-
-    def stop(self) -> None:
-        """Terminate the emulator (it stops cleanly on SIGTERM)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+def upcoming_events(emulator: EmulatorProcess) -> dict[str, Any] | None:
+    """When the emulator's next event is due per stream, if it answers."""
+    try:
+        return emulator.next_events()
+    except (OSError, ValueError):
+        return None
 
 
 def meltano_args(*, state_suffix: str | None, full_refresh: bool) -> list[str]:
@@ -187,17 +156,12 @@ def main() -> int:
     env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = schema
     emulator = None
     started_warehouse = False
+    emulator_stack = contextlib.ExitStack()
     try:
         if real_portal:
             say("HubSpot: the real portal (credentials found in the environment or .env)")
         else:
-            emulator = Emulator(DEMO_SEED)
-            env["TAP_HUBSPOT_ACTIVITY_API_URL"] = emulator.url
-            env["TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN"] = EMULATOR_TOKEN
-            say(
-                f"HubSpot: the emulator at {emulator.url} (seed {DEMO_SEED}); "
-                "set TAP_HUBSPOT_ACTIVITY_ACCESS_TOKEN to read a real portal"
-            )
+            emulator = start_emulator(emulator_stack, env)
 
         if own_warehouse:
             say(f"Warehouse: PostgreSQL at {visible['TARGET_POSTGRES_HOST']}, schema {schema}")
@@ -227,7 +191,7 @@ def main() -> int:
         if full_refresh:
             say("[extract+load] no tables yet: a full refresh")
         run_meltano(env, args, RUN_LOG, "extract+load", counts=True)
-        upcoming = emulator.next_events() if emulator is not None else None
+        upcoming = upcoming_events(emulator) if emulator is not None else None
         say("[load] done: what landed in the warehouse")
         report(summary_env, schema, target_key, fresh=full_refresh, upcoming=upcoming)
         say()
@@ -237,7 +201,7 @@ def main() -> int:
         # Stop first, print after: a closed stdout must not leave processes behind.
         stopped = []
         if emulator is not None:
-            emulator.stop()
+            emulator_stack.close()
             stopped.append("Emulator stopped.")
         if started_warehouse:
             warehouse.stop(warehouse.DEFAULT_DATA_DIR)

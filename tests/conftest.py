@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from scripts import warehouse  # noqa: TC001 - fixtures' annotations
 from tap_hubspot_activity.tap import TapHubspotActivity
 from tests import fixture_timing, shared
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO = Path(sys.executable).parent / "meltano"

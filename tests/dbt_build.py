@@ -33,8 +33,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tests import shared
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 SOURCE_SCHEMA = "hubspot_activity_built"
 ANALYTICS = f"{SOURCE_SCHEMA}_analytics"

@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from tests.emulator import HubSpotEmulator
+from hubspot_emulator import HubSpotEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW_VENV = ROOT / ".venv-airflow"

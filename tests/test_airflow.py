@@ -30,9 +30,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tests.airflow_db import connection_env, metadata_database
 from tests.conftest import MELTANO, PLUGIN_EXECUTABLES, ROOT, ensure_plugins, meltano_env
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 AIRFLOW = AIRFLOW_VENV / "bin" / "airflow"

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tests.conftest import SMALL_PORTAL, TOKEN, tap_config
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 TAP = [sys.executable, "-m", "tap_hubspot_activity"]
 

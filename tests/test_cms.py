@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tests.conftest import SMALL_PORTAL, run_tap, tap_config
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 IDENTITY = ("timestamp", "userId", "event", "objectType", "objectId", "meta")
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tests.conftest import MELTANO_TIMEOUT_S, ROOT, TOKEN, ensure_plugins, meltano, meltano_env
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
 

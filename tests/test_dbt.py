@@ -30,7 +30,7 @@ from tests.conftest import ROOT, meltano
 from tests.dbt_build import ANALYTICS, SOURCE_SCHEMA, TABLES, TOKEN, DbtBuild
 
 if t.TYPE_CHECKING:
-    from tests.emulator import HubSpotEmulator
+    from hubspot_emulator import HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
 

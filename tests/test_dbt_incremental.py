@@ -26,7 +26,7 @@ from tests.conftest import meltano
 from tests.dbt_build import ANALYTICS, SOURCE_SCHEMA, DbtBuild
 
 if t.TYPE_CHECKING:
-    from tests.emulator import HubSpotEmulator
+    from hubspot_emulator import HubSpotEmulator
 
 pytestmark = pytest.mark.pipeline
 

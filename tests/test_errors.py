@@ -10,10 +10,10 @@ import sys
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tap_hubspot_activity.engine.errors import HubspotError
 from tap_hubspot_activity.tap import TapHubspotActivity
 from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 
 def _assert_complete(run, emulator):

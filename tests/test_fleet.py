@@ -28,9 +28,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from hubspot_emulator import EmulatorConfig
 from tests.airflow_db import metadata_database
 from tests.conftest import MELTANO, ROOT, ensure_plugins, meltano_env
-from tests.emulator import EmulatorConfig
 from tests.fleet_support import (
     AIRFLOW,
     FLEET_DAG,

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tap_hubspot_activity.engine.errors import FatalError
 from tests.conftest import SMALL_PORTAL, STREAMS, run_tap, tap_config, truth_ids
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 CLIENT = {
     "access_token": None,

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tests.conftest import ensure_plugins, meltano, meltano_env
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 from tests.test_pipeline import TABLES, TOKEN
 
 pytestmark = pytest.mark.pipeline

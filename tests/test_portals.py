@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tap_hubspot_activity.tap import PortalsFailedError, TapHubspotActivity
 from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 from tests.fleet_support import RecordingEmulator, peak_overlap
 
 PORTAL_IDS = {"us": 1001, "eu": 2002, "apac": 3003}

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from scripts import warehouse
 from tests.conftest import SMALL_PORTAL
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

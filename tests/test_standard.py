@@ -6,9 +6,9 @@ import atexit
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tap_hubspot_activity.tap import TapHubspotActivity
 from tests.conftest import SMALL_PORTAL, tap_config
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 # The generated class syncs while pytest collects its fixtures, so the emulator has to
 # be up before the class exists; it lives for the whole test session.

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
+from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
-from tests.emulator import EmulatorConfig, HubSpotEmulator
 
 
 def test_full_sync_equals_truth(emulator):

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from . import errors
 
 if TYPE_CHECKING:
-    from .emulator import HubSpotEmulator
+    from .backend import Backend
 
 
 def _bad(message: str) -> errors.Reply:
@@ -30,9 +30,7 @@ def _moment(params: dict[str, list[str]], name: str) -> datetime | None:
     return datetime.fromisoformat(values[0]) if values else None
 
 
-def handle_control(
-    emu: HubSpotEmulator, method: str, path: str, query: str, body: bytes
-) -> errors.Reply:
+def handle_control(emu: Backend, method: str, path: str, query: str, body: bytes) -> errors.Reply:
     """Route one control request; bad input answers 400 with the reason."""
     name = path.removeprefix("/_emulator/").strip("/")
     routes = {
@@ -57,7 +55,7 @@ def handle_control(
 
 
 def _run(  # noqa: PLR0911 - one return per route
-    emu: HubSpotEmulator,
+    emu: Backend,
     name: str,
     method: str,
     params: dict[str, list[str]],

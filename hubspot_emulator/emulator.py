@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import collections
-import hmac
-import secrets
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Self
 
-from . import errors
-from .config import FAULT_KINDS, STREAMS, EmulatorConfig
-from .data import DAY_MS, HOUR_MS, iso_ms, seeded
+from .access import Access
+from .config import STREAMS, EmulatorConfig
+from .data import HOUR_MS, iso_ms, seeded
+from .faults import FaultPlan
 from .incidents import PERIOD_HOURS
 from .server import EmulatorHTTPServer
+from .stats import RequestStats
 from .store import EventStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from types import TracebackType
 
+    from . import errors
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-WINDOW_S = 10.0
-# The portal's time zone (US/Eastern, as /details says): the daily limit resets there.
-_PORTAL_OFFSET_S = -5 * 3600
 
 
 def to_ms_ceil(moment: datetime) -> int:
@@ -35,15 +31,6 @@ def to_ms_ceil(moment: datetime) -> int:
         moment = moment.replace(tzinfo=UTC)
     micros = (moment - _EPOCH) // timedelta(microseconds=1)
     return -(-micros // 1000)
-
-
-@dataclass
-class _Fault:
-    kind: str
-    remaining: int
-    path: str | None
-    # Matching requests to let through before the fault starts: fails mid-run.
-    after: int = 0
 
 
 class HubSpotEmulator:
@@ -56,22 +43,12 @@ class HubSpotEmulator:
         self._anchor_ms = to_ms_ceil(anchor)
         self._t0 = time.monotonic()
         self.store = EventStore(self._config, self._anchor_ms)
-        self._tokens: dict[str, float] = {}
-        self._faults: list[_Fault] = []
-        self._fault_rng = seeded(self._config.seed, "faults")
+        self._faults = FaultPlan(self._config.seed, self.lock)
+        self._access = Access(self.lock)
+        self._stats = RequestStats(self.lock)
         self._late_rng = seeded(self._config.seed, "late")
-        self._window: collections.deque[float] = collections.deque()
-        self._daily: tuple[int, int] = (0, 0)  # (portal-local day, requests counted)
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._inflight = 0
-        # Requests in flight per path: how many endpoints a client reads at once.
-        self._paths_inflight: collections.Counter[str] = collections.Counter()
-        self._peak_paths = 0
-        self._total = 0
-        self._by_status: collections.Counter[str] = collections.Counter()
-        self._recent: collections.deque[float] = collections.deque()
-        self._peak_rate = self._peak_inflight = self._rate_limited = 0
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -203,43 +180,15 @@ class HubSpotEmulator:
         self, kind: str, count: int = 1, path: str | None = None, after: int = 0
     ) -> None:
         """Fail `count` requests whose path contains `path` (None: activity), after `after`."""
-        if kind not in FAULT_KINDS:
-            msg = f"unknown fault kind {kind!r}; known: {FAULT_KINDS}"
-            raise ValueError(msg)
-        if count < 1 or after < 0:
-            msg = "count must be >= 1 and after >= 0"
-            raise ValueError(msg)
-        with self.lock:
-            self._faults.append(_Fault(kind, count, path, after))
+        self._faults.inject(kind, count, path, after)
 
     def clear_faults(self) -> None:
         """Forget injected faults that have not fired yet."""
-        with self.lock:
-            self._faults.clear()
+        self._faults.clear()
 
     def take_fault(self, path: str, *, activity: bool) -> str | None:
         """The fault this request must suffer, if any (consumes one injected fault)."""
-        with self.lock:
-            for fault in self._faults:
-                if (fault.path is None and activity) or (
-                    fault.path is not None and fault.path in path
-                ):
-                    if fault.after > 0:
-                        fault.after -= 1
-                        return None
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        self._faults.remove(fault)
-                    return fault.kind
-            cfg = self._config
-            if (
-                activity
-                and cfg.fault_rate
-                and cfg.fault_kinds
-                and (self._fault_rng.random() < cfg.fault_rate)
-            ):
-                return self._fault_rng.choice(cfg.fault_kinds)
-        return None
+        return self._faults.take(path, self._config, activity=activity)
 
     def incidents(self) -> dict[str, Any]:
         """The newest complete set of planted incidents, plus older ones still served."""
@@ -267,126 +216,32 @@ class HubSpotEmulator:
             }
         return {"period_hours": PERIOD_HOURS, **latest, "earlier": sets[1:]}
 
-    # -- auth, rate limits, tokens --------------------------------------------------------
+    # -- auth, rate limits, tokens (access.py) and stats (stats.py) ----------------------
 
     def issue_token(self, client_id: str, client_secret: str, refresh_token: str) -> errors.Reply:
-        cfg = self._config
-        if not (
-            hmac.compare_digest(client_id, cfg.oauth_client_id)
-            and hmac.compare_digest(client_secret, cfg.oauth_client_secret)
-        ):
-            return errors.oauth_error("BAD_CLIENT_ID", "missing or invalid client id")
-        if not hmac.compare_digest(refresh_token, cfg.oauth_refresh_token):
-            return errors.oauth_error("BAD_REFRESH_TOKEN", "missing or invalid refresh token")
-        token = "emu-at-" + secrets.token_urlsafe(24)
-        with self.lock:
-            self._tokens[token] = time.monotonic() + cfg.token_lifetime_s
-        return errors.Reply(
-            200,
-            {
-                "token_type": "bearer",
-                "refresh_token": refresh_token,
-                "access_token": token,
-                "expires_in": cfg.token_lifetime_s,
-            },
-        )
+        return self._access.issue_token(self._config, client_id, client_secret, refresh_token)
 
     def authenticate(self, header: str | None) -> tuple[errors.Reply | None, bool]:
         """(error reply or None, whether the token was issued by our OAuth endpoint)."""
-        scheme, _, token = (header or "").strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return errors.auth_missing(), False
-        with self.lock:
-            expires = self._tokens.get(token)
-        if expires is not None:
-            late = time.monotonic() - expires
-            return (errors.auth_expired(int(late)) if late >= 0 else None), True
-        cfg = self._config
-        if cfg.require_oauth or (
-            cfg.access_token is not None and not hmac.compare_digest(token, cfg.access_token)
-        ):
-            return errors.auth_missing(), False
-        return None, False
+        return self._access.authenticate(self._config, header)
 
     def charge(self, *, oauth: bool) -> tuple[errors.Reply | None, dict[str, str]]:
         """Count one request against the limits: (429 reply or None, rate headers)."""
-        cfg = self._config
         with self.lock:
-            now = time.monotonic()
-            window_s = cfg.rate_limit_interval_ms / 1000
-            while self._window and self._window[0] <= now - window_s:
-                self._window.popleft()
-            day = (self.now_ms() // 1000 + _PORTAL_OFFSET_S) * 1000 // DAY_MS
-            if self._daily[0] != day:
-                self._daily = (day, 0)
-            reply = None
-            if not oauth and self._daily[1] >= cfg.daily_max:
-                reply = errors.rate_limited("DAILY", cfg.portal_id)
-            elif len(self._window) >= cfg.ten_second_max:
-                reply = errors.rate_limited("TEN_SECONDLY_ROLLING", cfg.portal_id)
-            else:
-                self._window.append(now)
-                if not oauth:
-                    self._daily = (day, self._daily[1] + 1)
-            headers: dict[str, str] = {}
-            if cfg.rate_limit_headers:
-                interval = str(cfg.rate_limit_interval_ms)
-                headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = interval
-                headers["X-HubSpot-RateLimit-Max"] = str(cfg.ten_second_max)
-                headers["X-HubSpot-RateLimit-Remaining"] = str(
-                    max(0, cfg.ten_second_max - len(self._window))
-                )
-                # OAuth calls have no daily limit, so HubSpot omits the daily headers.
-                if not oauth:
-                    headers["X-HubSpot-RateLimit-Daily"] = str(cfg.daily_max)
-                    headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
-                        max(0, cfg.daily_max - self._daily[1])
-                    )
-            return reply, headers
-
-    # -- stats ----------------------------------------------------------------------
+            return self._access.charge(self._config, self.now_ms(), oauth=oauth)
 
     def begin_request(self, path: str) -> None:
-        with self.lock:
-            self._paths_inflight[path] += 1
-            self._peak_paths = max(self._peak_paths, len(+self._paths_inflight))
-            now = time.monotonic()
-            self._recent.append(now)
-            while self._recent[0] <= now - WINDOW_S:
-                self._recent.popleft()
-            self._peak_rate = max(self._peak_rate, len(self._recent))
-            self._inflight += 1
-            self._peak_inflight = max(self._peak_inflight, self._inflight)
+        self._stats.begin(path)
 
     def end_request(self, path: str, status: int | str) -> None:
-        with self.lock:
-            self._paths_inflight[path] -= 1
-            self._inflight -= 1
-            self._total += 1
-            self._by_status[f"{path} {status}"] += 1
-            if status == HTTPStatus.TOO_MANY_REQUESTS:
-                self._rate_limited += 1
+        self._stats.end(path, status)
 
     def stats(self) -> dict[str, Any]:
         """Request counts since start or the last reset_stats()."""
-        with self.lock:
-            return {
-                "total_requests": self._total,
-                "requests": dict(self._by_status),
-                "peak_requests_per_10s": self._peak_rate,
-                "peak_concurrency": self._peak_inflight,
-                "peak_paths_in_flight": self._peak_paths,
-                "rate_limited": self._rate_limited,
-            }
+        return self._stats.snapshot()
 
     def reset_stats(self) -> None:
-        with self.lock:
-            self._total = self._peak_rate = self._rate_limited = 0
-            self._by_status.clear()
-            self._recent.clear()
-            self._peak_inflight = self._inflight
-            self._peak_paths = len(+self._paths_inflight)
+        self._stats.reset()
 
 
 def _check_stream(stream: str) -> None:

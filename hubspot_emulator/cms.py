@@ -12,7 +12,6 @@ from .data import (
     HOUR_MS,
     ID_SPACE,
     MAX_PER_HOUR,
-    Bits,
     Event,
     User,
     iso_ms,
@@ -21,6 +20,7 @@ from .data import (
     rhythm_at,
     seeded,
 )
+from .records import Bits
 
 if TYPE_CHECKING:
     import random

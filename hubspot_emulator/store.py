@@ -24,10 +24,10 @@ from .data import (
     generate_bucket,
     opaque_id,
     pick_user,
-    render,
     seeded,
 )
 from .incidents import Planner
+from .records import render
 
 _SORT_KEY = itemgetter(0, 1)
 _MS = itemgetter(0)
@@ -83,7 +83,7 @@ def _read_cursor(token: str) -> dict[str, Any]:
     if not all(shapes):
         msg = "the after cursor is malformed"
         raise CursorError(msg)
-    return data
+    return dict(data)
 
 
 def cursor_lo(token: str) -> int | None:

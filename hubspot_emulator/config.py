@@ -105,7 +105,7 @@ def default_sort() -> dict[str, str]:
 
 @dataclass
 class EmulatorConfig:
-    """All emulator settings; see tests/emulator/README.md for what each mode does."""
+    """All emulator settings; see hubspot_emulator/README.md for what each mode does."""
 
     seed: int = 7
     host: str = "127.0.0.1"
@@ -136,8 +136,9 @@ class EmulatorConfig:
     access_token: str | None = None
     require_oauth: bool = False
     oauth_client_id: str = "emu-client-id"
-    oauth_client_secret: str = "emu-client-secret"
-    oauth_refresh_token: str = "emu-refresh-token"
+    # The emulator's own OAuth client, documented in its README: no HubSpot secret.
+    oauth_client_secret: str = "emu-client-secret"  # noqa: S105
+    oauth_refresh_token: str = "emu-refresh-token"  # noqa: S105
     token_lifetime_s: int = 1800
     # Field names of token answers: "" answers /oauth/v1/token in snake_case (its long
     # documented form) and /oauth/2026-03/token in camelCase (as some of HubSpot's 2026 doc

@@ -21,8 +21,8 @@ from .params import ParamError, parse_limit, parse_page
 from .store import CursorError, encode_cursor
 
 if TYPE_CHECKING:
+    from .backend import Backend
     from .config import EmulatorConfig
-    from .emulator import HubSpotEmulator
 
 VERSIONS = frozenset({"v3", "2025-09", "2026-03", "2026-09"})
 _ACTIVITY = re.compile(r"^/account-info/([^/]+)/activity/(login|audit-logs|security)/?$")
@@ -41,7 +41,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], emulator: HubSpotEmulator) -> None:
+    def __init__(self, address: tuple[str, int], emulator: Backend) -> None:
         self.emulator = emulator
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -78,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
             with self.server.connections_lock:
                 self.server.connections.discard(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib API
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ARG002 - stdlib API
         # The default line includes the query string; request logging is opt-in below.
         return
 
@@ -141,9 +141,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- the API --------------------------------------------------------------------
 
-    def _api(
-        self, emu: HubSpotEmulator, method: str, path: str, query: str, body: bytes
-    ) -> int | str:
+    def _api(self, emu: Backend, method: str, path: str, query: str, body: bytes) -> int | str:
         cfg = emu.config
         if cfg.latency_ms > 0:
             time.sleep(cfg.latency_ms / 1000)
@@ -173,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(reply, headers)
 
     def _authorized(
-        self, emu: HubSpotEmulator, stream: str | None, path: str, query: str
+        self, emu: Backend, stream: str | None, path: str, query: str
     ) -> tuple[errors.Reply, dict[str, str]]:
         denied, oauth = emu.authenticate(self.headers.get("Authorization"))
         if denied is not None:
@@ -185,7 +183,7 @@ class Handler(BaseHTTPRequestHandler):
             return errors.Reply(HTTPStatus.OK, _details(emu.config)), headers
         return self._activity(emu, stream, path, query), headers
 
-    def _activity(self, emu: HubSpotEmulator, stream: str, path: str, query: str) -> errors.Reply:
+    def _activity(self, emu: Backend, stream: str, path: str, query: str) -> errors.Reply:
         cfg = emu.config
         denied = _denied(cfg, stream)
         if denied is not None:
@@ -242,7 +240,7 @@ def _denied(cfg: EmulatorConfig, stream: str) -> errors.Reply | None:
     return None
 
 
-def _oauth(emu: HubSpotEmulator, body: bytes, version: str) -> errors.Reply:
+def _oauth(emu: Backend, body: bytes, version: str) -> errors.Reply:
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     if form.get("grant_type") != "refresh_token":
         return errors.oauth_error("BAD_GRANT_TYPE", "missing or unknown grant type")

@@ -1,4 +1,4 @@
-"""Standalone emulator: `python -m tests.emulator --port 0 --seed 7 [options]`."""
+"""Standalone emulator: `python -m hubspot_emulator --port 0 --seed 7 [options]`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ _DEFAULTS = EmulatorConfig()
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m tests.emulator", description="HubSpot account-activity API emulator."
+        prog="python -m hubspot_emulator", description="HubSpot account-activity API emulator."
     )
     d = _DEFAULTS
     add = p.add_argument
