@@ -14,11 +14,11 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_hubspot_activity.check import connection_report
-from tap_hubspot_activity.config_schema import CONFIG_SCHEMA
-from tap_hubspot_activity.engine.errors import FatalError, HubspotError
-from tap_hubspot_activity.engine.extraction import Extraction, PortalsFailedError
+from tap_hubspot_activity.config_schema import config_schema
+from tap_hubspot_activity.engine.errors import FatalError, HubspotError, PortalsFailedError
+from tap_hubspot_activity.engine.extraction import Extraction
 from tap_hubspot_activity.manifest_stream import SyncManifestsStream
-from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
+from tap_hubspot_activity.settings import Settings, SettingsError, settings_errors
 from tap_hubspot_activity.signals import Stopped, exit_now, stop_on_signals
 from tap_hubspot_activity.streams import (
     ActivityStream,
@@ -47,21 +47,45 @@ class TapHubspotActivity(Tap):
 
     name = "tap-hubspot-activity"
     message_writer_class = RecordBatchingWriter
-    config_jsonschema = CONFIG_SCHEMA
+    config_jsonschema = config_schema()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Create the tap; a malformed setting fails in every mode, missing credentials in sync."""
+        """Create the tap; a malformed setting fails in every mode, missing credentials in sync.
+
+        The settings are made before the mapper is set up: setting it up discovers the
+        streams, which read them.
+        """
         validated = kwargs.get("validate_config", True)
-        super().__init__(*args, **kwargs)
+        setup_mapper = kwargs.pop("setup_mapper", True)
+        super().__init__(*args, setup_mapper=False, **kwargs)
+        self.settings = self._checked_settings(validated=validated)
+        if setup_mapper:
+            self.setup_mapper()
+
+    def _checked_settings(self, *, validated: bool) -> Settings:
+        """The run's settings, or ConfigValidationError naming every mistake.
+
+        The SDK checked the JSON Schema when `validated` (and credentials are then
+        required); otherwise it is checked here.
+        """
         errors = [] if validated else schema_errors(self.config, self.config_jsonschema)
-        errors += settings_errors(self.config, credentials_required=validated)
         if errors:
-            msg = "Config validation failed"
-            raise ConfigValidationError(msg, errors=errors)
+            errors += settings_errors(self.config, credentials_required=validated)
+        else:
+            try:
+                return Settings.from_config(
+                    self.config,
+                    user_agent=f"{self.name}/{self.plugin_version}",
+                    credentials_required=validated,
+                )
+            except SettingsError as exc:
+                errors = exc.errors
+        msg = "Config validation failed"
+        raise ConfigValidationError(msg, errors=errors)
 
     @override
     def setup_mapper(self) -> None:
-        enabled = self.config.get("cms_content_audit")
+        enabled = self.settings.cms_content_audit
         if enabled is not None:
             # Set, the setting wins over the catalog: Meltano selects every stream unless
             # told otherwise, and meltano.yml passes false for this optional one. Both the
@@ -75,24 +99,29 @@ class TapHubspotActivity(Tap):
     @cached_property
     def extraction(self) -> Extraction:
         """The engine of this run (no request is sent before a sync or a check)."""
-        portals = portal_settings(self.config)
+        settings = self.settings
         return Extraction(
-            portals,
-            engine_limits(self.config, f"{self.name}/{self.plugin_version}"),
-            page_size=int(self.config["page_size"]),
-            read_ahead=bool(self.config["read_ahead"]) and int(self.config["max_concurrency"]) > 1,
-            parallel=int(self.config["max_parallel_portals"]) if len(portals) > 1 else 1,
+            list(settings.portals),
+            settings.limits,
+            page_size=settings.page_size,
+            read_ahead=settings.read_ahead,
+            parallel=settings.parallel_portals,
+            windows_in_flight=settings.windows_in_flight,
             logger=self.logger,
         )
 
     @override
     def discover_streams(self) -> list[Stream]:
-        manifests = SyncManifestsStream(self, tap_version=str(self.plugin_version))
+        manifests = SyncManifestsStream(
+            self,
+            tap_version=str(self.plugin_version),
+            verification=self.settings.verify is not None,
+        )
         return [
-            LoginActivityStream(self, self.extraction, manifests),
-            AuditLogsStream(self, self.extraction, manifests),
-            SecurityActivityStream(self, self.extraction, manifests),
-            CmsContentAuditStream(self, self.extraction, manifests),
+            LoginActivityStream(self, self.settings, self.extraction, manifests),
+            AuditLogsStream(self, self.settings, self.extraction, manifests),
+            SecurityActivityStream(self, self.settings, self.extraction, manifests),
+            CmsContentAuditStream(self, self.settings, self.extraction, manifests),
             # Last: synced on its own it only ends the run's manifests.
             manifests,
         ]

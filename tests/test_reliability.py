@@ -15,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tap_hubspot_activity.engine.errors import HubspotError
-from tap_hubspot_activity.engine.governor import DailyQuotaReserveError
+from tap_hubspot_activity.engine.errors import DailyQuotaReserveError, HubspotError
 from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
 from tests.emulator import EmulatorConfig, HubSpotEmulator
 

@@ -11,15 +11,15 @@ import time
 import pytest
 
 from tap_hubspot_activity.engine.errors import FatalError
-from tap_hubspot_activity.engine.schedule import WindowSchedule
-from tap_hubspot_activity.engine.timestamps import format_timestamp
-from tap_hubspot_activity.engine.windows import (
+from tap_hubspot_activity.engine.reads.cuts import (
     MAX_PIECES,
     SPLIT_ABOVE,
     TARGET_WINDOW_RECORDS,
     TooDense,
     give_up_early,
 )
+from tap_hubspot_activity.engine.reads.schedule import WindowSchedule
+from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 LOG = logging.getLogger("test")

@@ -6,15 +6,15 @@ import typing as t
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from tap_hubspot_activity.engine.credentials import CREDENTIALS_HINT
 from tap_hubspot_activity.engine.errors import (
     FatalError,
     HubspotError,
     RetryableError,
     StreamUnavailableError,
-    shown,
 )
-from tap_hubspot_activity.engine.retry import retry_after_seconds
+from tap_hubspot_activity.engine.http.credentials import CREDENTIALS_HINT
+from tap_hubspot_activity.engine.http.retry import retry_after_seconds
+from tap_hubspot_activity.engine.redaction import shown
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,7 +34,8 @@ class EndpointRules:
     skippable_when_forbidden: bool = False
     # An add-on stream is skipped, not failed, when its scope is missing.
     scope_is_optional: bool = False
-    api_version: str = "2026-09"
+    # The configured API version, named when the endpoint is not found.
+    api_version: str = ""
 
 
 def describe(status: int, reason: str, body: Mapping[str, t.Any], path: str) -> str:
