@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 import typing as t
@@ -108,12 +109,7 @@ class ActivityStream(Stream):
             path=self.path,
             timestamp_field=self.timestamp_field,
             schema=self.schema,
-            rules=EndpointRules(
-                required_scope=self.rules.required_scope,
-                skippable_when_forbidden=self.rules.skippable_when_forbidden,
-                scope_is_optional=self.rules.scope_is_optional,
-                api_version=self.settings.limits.api_version,
-            ),
+            rules=dataclasses.replace(self.rules, api_version=self.settings.limits.api_version),
             time_filter=self.time_filter,
             params=self.params(),
             partition_params=("userId",) if self.partition_by_user else (),

@@ -149,6 +149,10 @@ def test_windows_closed_before_a_failed_one_are_still_given():
         if high - low > dt.timedelta(days=2):  # the whole range: four windows of 2 days
             return TooDense(((low, high, 4.0 * TARGET_WINDOW_RECORDS),))
         if low >= T0 + dt.timedelta(days=4):
+            # Failing only once the windows before are fetched: a failure seen while the
+            # oldest window is still awaited would rightly raise at once.
+            failing = T0 + dt.timedelta(days=4)
+            _wait_for(lambda: all(w.done for w in schedule.windows if w.low < failing))
             msg = "HubSpot answered 400"
             raise FatalError(msg)
         return _fake_events(low, high, dt.timedelta(hours=6))
