@@ -9,8 +9,7 @@ from tap_hubspot_activity.engine.progress import Progress
 from tap_hubspot_activity.engine.reads.chain import spool_chain
 from tap_hubspot_activity.engine.reads.paging import Endpoint
 from tap_hubspot_activity.engine.reads.records import RecordShaper
-from tap_hubspot_activity.engine.reads.schedule import WindowSchedule
-from tap_hubspot_activity.engine.reads.windowed import fetch_window, spool_windows
+from tap_hubspot_activity.engine.reads.windowed import spool_windows, window_schedule
 from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 if t.TYPE_CHECKING:
@@ -85,14 +84,14 @@ class JobReader:
                 endpoint, job.start, job.end, spool=spool, scope=scope, progress=progress, ids=ids
             )
             return
-        window_params = spec.time_filter.params
-        schedule = WindowSchedule(
-            name=where,
-            start=job.start,
-            end=job.end,
-            fetch=lambda low, high, held: fetch_window(endpoint, window_params, low, high, held),
-            workers=self.windows_in_flight,
+        schedule = window_schedule(
+            endpoint,
+            spec.time_filter,
+            job.start,
+            job.end,
+            in_flight=self.windows_in_flight,
             stop=self.failures.stop_flag(job.portal),
+            name=where,
             logger=self.logger,
         )
         spool_windows(schedule, job.start, spool=spool, scope=scope, progress=progress, ids=ids)

@@ -1,4 +1,4 @@
-"""HubSpot's error answers mapped to what the engine does: retry, skip the stream, or stop."""
+"""HubSpot's error answers mapped, as a table, to what the engine does: retry, skip, or stop."""
 
 from __future__ import annotations
 
@@ -52,43 +52,103 @@ def describe(status: int, reason: str, body: Mapping[str, t.Any], path: str) -> 
     return f"{' '.join(parts)}: {shown(message, 300)}"
 
 
-def classify(  # noqa: PLR0911 - one return per HubSpot failure class
+@dataclass(frozen=True)
+class FailedAnswer:
+    """What the table of failures reads of an answer HubSpot refused."""
+
+    status: int
+    # HubSpot's category (or errorType): MISSING_SCOPES tells a scope from a plan.
+    category: str
+    # The rate limit refused is the daily quota, not the rolling one.
+    daily: bool
+    retry_after: float | None
+    message: str
+    rules: EndpointRules
+
+
+Row = tuple[t.Callable[[FailedAnswer], bool], t.Callable[[FailedAnswer], HubspotError]]
+# 423 Locked and HubSpot's own 477 Migration in Progress clear up by themselves.
+TRANSIENT = frozenset({HTTPStatus.LOCKED, MIGRATION_IN_PROGRESS})
+DAILY_QUOTA_HINT = (
+    "The portal's daily API quota is used up; it resets at midnight in the portal's time "
+    "zone. State up to the last emitted record is saved: run again after the reset."
+)
+# Which answers call for what, one row per HubSpot failure class: the first row that
+# matches wins; an answer no row matches is a plain FatalError. 401 comes here only once
+# the client's credentials found no newer token to retry with.
+FAILURES: tuple[Row, ...] = (
+    (
+        lambda a: a.status in TRANSIENT or a.status >= HTTPStatus.INTERNAL_SERVER_ERROR,
+        lambda a: RetryableError(a.message, wait_seconds=a.retry_after),
+    ),
+    (
+        lambda a: a.status == HTTPStatus.TOO_MANY_REQUESTS and a.daily,
+        lambda a: FatalError(f"{a.message}. {DAILY_QUOTA_HINT}"),
+    ),
+    (
+        lambda a: a.status == HTTPStatus.TOO_MANY_REQUESTS,
+        lambda a: RetryableError(
+            a.message,
+            wait_seconds=RATE_LIMIT_WINDOW_SECONDS if a.retry_after is None else a.retry_after,
+        ),
+    ),
+    (
+        lambda a: a.status == HTTPStatus.UNAUTHORIZED,
+        lambda a: FatalError(f"{a.message}. {CREDENTIALS_HINT}"),
+    ),
+    (
+        lambda a: (
+            a.status == HTTPStatus.FORBIDDEN
+            and a.category == "MISSING_SCOPES"
+            and a.rules.scope_is_optional
+        ),
+        lambda a: StreamUnavailableError(f"{a.message} (scope {a.rules.required_scope})"),
+    ),
+    (
+        lambda a: a.status == HTTPStatus.FORBIDDEN and a.category == "MISSING_SCOPES",
+        lambda a: FatalError(
+            f"{a.message}. Grant the scope {a.rules.required_scope} to the app or Service Key."
+        ),
+    ),
+    (
+        lambda a: (
+            a.status in {HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND}
+            and a.rules.skippable_when_forbidden
+        ),
+        lambda a: StreamUnavailableError(a.message),
+    ),
+    (
+        lambda a: a.status == HTTPStatus.NOT_FOUND,
+        lambda a: FatalError(
+            f"{a.message}. Check api_url and api_version ({a.rules.api_version})."
+        ),
+    ),
+    (
+        lambda a: HTTPStatus.MULTIPLE_CHOICES <= a.status < HTTPStatus.BAD_REQUEST,
+        lambda a: FatalError(
+            f"{a.message}. The tap follows no redirect: credentials go to api_url's origin only."
+        ),
+    ),
+)
+
+
+def classify(
     status: int,
     headers: Mapping[str, str],
     body: Mapping[str, t.Any],
     message: str,
     rules: EndpointRules,
 ) -> HubspotError:
-    """The exception a failed answer calls for (401 is the client's, with its credentials)."""
-    category = str(body.get("category") or body.get("errorType") or "")
-    retry_after = retry_after_seconds(headers.get("Retry-After"))
-    # 423 Locked and HubSpot's own 477 Migration in Progress clear up by themselves.
-    transient = {HTTPStatus.LOCKED, MIGRATION_IN_PROGRESS}
-    if status in transient or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-        return RetryableError(message, wait_seconds=retry_after)
-    if status == HTTPStatus.TOO_MANY_REQUESTS:
-        if str(body.get("policyName", "")).upper() == "DAILY":
-            return FatalError(
-                f"{message}. The portal's daily API quota is used up; it resets at "
-                "midnight in the portal's time zone. State up to the last emitted "
-                "record is saved: run again after the reset."
-            )
-        wait = retry_after if retry_after is not None else RATE_LIMIT_WINDOW_SECONDS
-        return RetryableError(message, wait_seconds=wait)
-    if status == HTTPStatus.UNAUTHORIZED:
-        return FatalError(f"{message}. {CREDENTIALS_HINT}")
-    if status == HTTPStatus.FORBIDDEN and category == "MISSING_SCOPES":
-        if rules.scope_is_optional:
-            return StreamUnavailableError(f"{message} (scope {rules.required_scope})")
-        return FatalError(
-            f"{message}. Grant the scope {rules.required_scope} to the app or Service Key."
-        )
-    if status in {HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND} and rules.skippable_when_forbidden:
-        return StreamUnavailableError(message)
-    if status == HTTPStatus.NOT_FOUND:
-        return FatalError(f"{message}. Check api_url and api_version ({rules.api_version}).")
-    if HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
-        return FatalError(
-            f"{message}. The tap follows no redirect: credentials go to api_url's origin only."
-        )
+    """The exception a failed answer calls for: the first row of FAILURES that matches."""
+    answer = FailedAnswer(
+        status=status,
+        category=str(body.get("category") or body.get("errorType") or ""),
+        daily=str(body.get("policyName", "")).upper() == "DAILY",
+        retry_after=retry_after_seconds(headers.get("Retry-After")),
+        message=message,
+        rules=rules,
+    )
+    for matches, failure in FAILURES:
+        if matches(answer):
+            return failure(answer)
     return FatalError(message)

@@ -1,8 +1,9 @@
 """A windowed read (a server-side time filter): each window fetched, then spooled in order.
 
 `fetch_window` reads one window [start, end) whole, or gives it up as too dense (see
-cuts.py); WindowSchedule fetches the windows side by side; `spool_windows` writes the
-closed ones to the spool, oldest first, each batch's manifests before its records.
+cuts.py); `window_schedule` fetches the windows side by side (schedule.py); and
+`spool_windows` writes the closed ones to the spool, oldest first, each batch's
+manifests before its records.
 """
 
 from __future__ import annotations
@@ -18,21 +19,47 @@ from tap_hubspot_activity.engine.reads.cuts import (
     give_up_early,
 )
 from tap_hubspot_activity.engine.reads.paging import pages
+from tap_hubspot_activity.engine.reads.schedule import WindowSchedule
 from tap_hubspot_activity.engine.timestamps import format_timestamp, whole_ms
 
 if t.TYPE_CHECKING:
     import datetime as dt
+    import threading
     from collections.abc import Callable
+    from logging import Logger
 
     from tap_hubspot_activity.engine.dedup import StreamIds
+    from tap_hubspot_activity.engine.jobs import TimeFilter
     from tap_hubspot_activity.engine.manifests import Manifest, ManifestScope
     from tap_hubspot_activity.engine.progress import Progress
     from tap_hubspot_activity.engine.reads.paging import Endpoint, Record
-    from tap_hubspot_activity.engine.reads.schedule import WindowSchedule
     from tap_hubspot_activity.engine.spool import Spool
 
 # Closed windows that are ready together are spooled in batches of up to about this many.
 WINDOW_BATCH = 10_000
+
+
+def window_schedule(  # noqa: PLR0913 - the read, its range and its limits
+    endpoint: Endpoint,
+    time_filter: TimeFilter,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    in_flight: int,
+    stop: threading.Event,
+    name: str,
+    logger: Logger,
+) -> WindowSchedule:
+    """[start, end) of the endpoint in windows filtered by `time_filter`, `in_flight` at once."""
+    return WindowSchedule(
+        name=name,
+        start=start,
+        end=end,
+        fetch=lambda low, high, held: fetch_window(endpoint, time_filter.params, low, high, held),
+        workers=in_flight,
+        stop=stop,
+        logger=logger,
+    )
 
 
 def fetch_window(
