@@ -37,7 +37,13 @@ from tap_hubspot_activity.portal_list import (
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Settings", "SettingsError", "portal_list_errors", "settings_errors"]
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "checked_settings",
+    "portal_list_errors",
+    "settings_errors",
+]
 
 # "v3" or a HubSpot date version: they ship in March and September.
 API_VERSION_PATTERN = re.compile(r"^(v3|20\d\d-(03|09))$")
@@ -136,6 +142,32 @@ class Settings:
     def activity_path(self, endpoint: str) -> str:
         """An account-activity endpoint's path, in the configured API version."""
         return f"/account-info/{self.limits.api_version}/activity/{endpoint}"
+
+
+def checked_settings(
+    config: Mapping[str, t.Any], *, schema: dict[str, t.Any], validated: bool, user_agent: str
+) -> Settings:
+    """The run's settings, or SettingsError naming every mistake, each in one line.
+
+    The SDK checked `config` against the JSON Schema when `validated` (credentials are
+    then required too); otherwise the schema is checked here, first.
+    """
+    errors = [] if validated else schema_errors(config, schema)
+    if errors:
+        raise SettingsError([*errors, *settings_errors(config, credentials_required=validated)])
+    return Settings.from_config(config, user_agent=user_agent, credentials_required=validated)
+
+
+def schema_errors(config: Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:
+    """JSON Schema violations of the settings (the SDK checks them only when syncing)."""
+    # Imported here: the Airflow fleet DAG imports this module for portal_list_errors alone.
+    import jsonschema  # noqa: PLC0415
+
+    validator = jsonschema.Draft7Validator(schema)
+    return [
+        f"{'.'.join(str(part) for part in error.absolute_path) or 'settings'}: {error.message}"
+        for error in validator.iter_errors(dict(config))
+    ]
 
 
 def settings_errors(config: Mapping[str, t.Any], *, credentials_required: bool) -> list[str]:

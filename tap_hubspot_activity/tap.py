@@ -8,7 +8,6 @@ import sys
 import typing as t
 from functools import cached_property
 
-import jsonschema
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
@@ -18,7 +17,7 @@ from tap_hubspot_activity.config_schema import config_schema
 from tap_hubspot_activity.engine.errors import FatalError, HubspotError, PortalsFailedError
 from tap_hubspot_activity.engine.extraction import Extraction
 from tap_hubspot_activity.manifest_stream import SyncManifestsStream
-from tap_hubspot_activity.settings import Settings, SettingsError, settings_errors
+from tap_hubspot_activity.settings import SettingsError, checked_settings
 from tap_hubspot_activity.signals import Stopped, exit_now, stop_on_signals
 from tap_hubspot_activity.streams import (
     ActivityStream,
@@ -58,30 +57,18 @@ class TapHubspotActivity(Tap):
         validated = kwargs.get("validate_config", True)
         setup_mapper = kwargs.pop("setup_mapper", True)
         super().__init__(*args, setup_mapper=False, **kwargs)
-        self.settings = self._checked_settings(validated=validated)
+        try:
+            self.settings = checked_settings(
+                self.config,
+                schema=self.config_jsonschema,
+                validated=validated,
+                user_agent=f"{self.name}/{self.plugin_version}",
+            )
+        except SettingsError as exc:
+            msg = "Config validation failed"
+            raise ConfigValidationError(msg, errors=exc.errors) from None
         if setup_mapper:
             self.setup_mapper()
-
-    def _checked_settings(self, *, validated: bool) -> Settings:
-        """The run's settings, or ConfigValidationError naming every mistake.
-
-        The SDK checked the JSON Schema when `validated` (and credentials are then
-        required); otherwise it is checked here.
-        """
-        errors = [] if validated else schema_errors(self.config, self.config_jsonschema)
-        if errors:
-            errors += settings_errors(self.config, credentials_required=validated)
-        else:
-            try:
-                return Settings.from_config(
-                    self.config,
-                    user_agent=f"{self.name}/{self.plugin_version}",
-                    credentials_required=validated,
-                )
-            except SettingsError as exc:
-                errors = exc.errors
-        msg = "Config validation failed"
-        raise ConfigValidationError(msg, errors=errors)
 
     @override
     def setup_mapper(self) -> None:
@@ -251,15 +238,6 @@ def read_state(file: t.IO[str]) -> dict[str, t.Any]:
         )
         raise FatalError(msg)
     return state
-
-
-def schema_errors(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:
-    """JSON Schema violations of the settings (the SDK checks them only when syncing)."""
-    validator = jsonschema.Draft7Validator(schema)
-    return [
-        f"{'.'.join(str(part) for part in error.absolute_path) or 'settings'}: {error.message}"
-        for error in validator.iter_errors(dict(config))
-    ]
 
 
 def _exit_plainly(cls: type[Tap], exc: Exception) -> t.NoReturn:
