@@ -24,8 +24,8 @@ def connection_report(
     failed = []
     for label, portal in extraction.portals.items():
         try:
-            client = extraction.client(label)
-            portal_id = extraction.portal_id(label)
+            client = extraction.clients.client(label)
+            portal_id = extraction.clients.portal_id(label)
             verdicts = []
             for spec in specs:
                 try:

@@ -53,13 +53,13 @@ class SyncManifestsStream(Stream):
     is_sorted = True
     check_sorted = False
 
-    def __init__(self, tap: Tap, *, tap_version: str) -> None:
+    def __init__(self, tap: Tap, *, tap_version: str, verification: bool) -> None:
         """Manifests of this sync: one start time, one purpose, one tap version."""
         super().__init__(tap)
         self.tap = tap
         self.tap_version = tap_version
         self.sync_started_at = format_timestamp(dt.datetime.now(dt.UTC))
-        self.purpose = "verification" if self.config.get("verify_days") else "extraction"
+        self.purpose = "verification" if verification else "extraction"
         self.pending: list[Manifest] = []
 
     def hold(self, manifest: Manifest) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 import typing as t
@@ -13,15 +14,9 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_hubspot_activity import schemas
 from tap_hubspot_activity.checkpoints import Checkpoints
-from tap_hubspot_activity.engine.failures import EndpointRules
-from tap_hubspot_activity.engine.jobs import Job, StreamSpec, partition_key
+from tap_hubspot_activity.engine.http.failures import EndpointRules
+from tap_hubspot_activity.engine.jobs import Job, StreamSpec, TimeFilter, partition_key
 from tap_hubspot_activity.engine.manifests import Manifest
-from tap_hubspot_activity.engine.timestamps import (
-    ONE_MS,
-    epoch_ms,
-    iso_ms,
-    parse_datetime_setting,
-)
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -36,10 +31,9 @@ if t.TYPE_CHECKING:
 
     from tap_hubspot_activity.engine.extraction import Extraction
     from tap_hubspot_activity.manifest_stream import SyncManifestsStream
+    from tap_hubspot_activity.settings import Settings
 
 SCHEMAS = SchemaDirectory(resources.files(schemas))
-# Without start_date the tap reads everything HubSpot keeps; nothing there predates this.
-DEFAULT_START = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 # STATE carries every partition; written every this many records per partition, its
 # volume stays proportional to the records, not to the square of the portals.
 RECORDS_PER_STATE_PER_PARTITION = 100
@@ -47,9 +41,11 @@ MIN_STATE_EVERY = 1000
 
 
 class ActivityStream(Stream):
-    """An account-activity endpoint: what to ask HubSpot; the engine reads and checks."""
+    """An account-activity endpoint: what to ask HubSpot, as data; the engine reads and checks."""
 
     endpoint: t.ClassVar[str]
+    # The server-side time filter; None: the endpoint has none (a cursor chain).
+    time_filter: t.ClassVar[TimeFilter | None] = None
     # HubSpot's own name for the event time; copied into `occurredAt`.
     timestamp_field: t.ClassVar[str] = "occurredAt"
     primary_keys: t.ClassVar[list[str]] = ["portalId", "id"]
@@ -63,8 +59,15 @@ class ActivityStream(Stream):
     # Login and security history filter on one user at a time: a partition per user.
     partition_by_user: t.ClassVar[bool] = False
 
-    def __init__(self, tap: Tap, extraction: Extraction, manifests: SyncManifestsStream) -> None:
+    def __init__(
+        self,
+        tap: Tap,
+        settings: Settings,
+        extraction: Extraction,
+        manifests: SyncManifestsStream,
+    ) -> None:
         """An adapter over the run's engine; its manifests go out through `manifests`."""
+        self.settings = settings
         super().__init__(tap)
         self.extraction = extraction
         self.manifests = manifests
@@ -83,23 +86,20 @@ class ActivityStream(Stream):
     @cached_property
     def contexts(self) -> list[dict[str, t.Any]] | None:
         """The partitions, made once: the SDK and get_records ask for them per partition."""
-        portals = [{"portal": entry["label"]} for entry in self.config.get("portals") or []]
-        user_ids = self.config.get("user_ids") if self.partition_by_user else None
-        users = [{"userId": int(user_id)} for user_id in user_ids] if user_ids else [{}]
+        portals = [{"portal": label} for label in self.settings.portal_labels]
+        user_ids = self.settings.user_ids if self.partition_by_user else ()
+        users = [{"userId": user_id} for user_id in user_ids] if user_ids else [{}]
         contexts = [{**portal, **user} for portal in portals or [{}] for user in users]
         return None if contexts == [{}] else contexts
 
     @property
     def path(self) -> str:
         """The endpoint's path for the configured API version."""
-        return f"/account-info/{self.config['api_version']}/activity/{self.endpoint}"
+        return self.settings.activity_path(self.endpoint)
 
-    def params(self, partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
-        """Query parameters of a partition (the page size and cursor are the engine's)."""
-        return {"userId": partition["userId"]} if "userId" in partition else {}
-
-    # The time filter for [start - 1 ms, end] in whole ms; None: the endpoint has none.
-    window_params: t.Callable[[dt.datetime, dt.datetime], dict[str, t.Any]] | None = None
+    def params(self) -> dict[str, t.Any]:
+        """Query parameters of every request (a user partition adds its userId)."""
+        return {}
 
     @cached_property
     def spec(self) -> StreamSpec:
@@ -109,14 +109,10 @@ class ActivityStream(Stream):
             path=self.path,
             timestamp_field=self.timestamp_field,
             schema=self.schema,
-            rules=EndpointRules(
-                required_scope=self.rules.required_scope,
-                skippable_when_forbidden=self.rules.skippable_when_forbidden,
-                scope_is_optional=self.rules.scope_is_optional,
-                api_version=str(self.config["api_version"]),
-            ),
-            window_params=self.window_params,
-            params=self.params,
+            rules=dataclasses.replace(self.rules, api_version=self.settings.limits.api_version),
+            time_filter=self.time_filter,
+            params=self.params(),
+            partition_params=("userId",) if self.partition_by_user else (),
             identity_fields=self.identity_fields,
             unavailable_hint=self.unavailable_hint,
             needs=self.needs,
@@ -139,19 +135,16 @@ class ActivityStream(Stream):
         bookmark never passes an event that may still be written. A verification run
         (verify_days) reads the last verify_days days whatever the bookmark.
         """
-        configured = self.config.get("start_date")
-        start = parse_datetime_setting(configured) if configured else DEFAULT_START
+        settings = self.settings
+        start = settings.start
         bookmark = (self.saved_bookmarks() if saved is None else saved).get(
             partition_key(self.name, partition)
         )
-        if self.config.get("verify_days"):
-            start = max(start, now - dt.timedelta(days=int(self.config["verify_days"])))
+        if settings.verify is not None:
+            start = max(start, now - settings.verify)
         elif bookmark:
-            lookback = dt.timedelta(minutes=int(self.config["lookback_minutes"]))
-            start = max(start, dt.datetime.fromisoformat(bookmark) - lookback)
-        end = now
-        if self.config.get("end_date"):
-            end = min(end, parse_datetime_setting(self.config["end_date"]))
+            start = max(start, dt.datetime.fromisoformat(bookmark) - settings.lookback)
+        end = now if settings.end is None else min(now, settings.end)
         return Job(
             spec=self.spec,
             partition=dict(partition or {}),
@@ -258,10 +251,10 @@ class CmsContentAuditStream(ActivityStream):
         return "/cms/v3/audit-logs/"
 
     @override
-    def params(self, partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
+    def params(self) -> dict[str, t.Any]:
         params: dict[str, t.Any] = {"sort": "-timestamp"}
-        if self.config.get("user_ids"):
-            params["userId"] = [str(user_id) for user_id in self.config["user_ids"]]
+        if self.settings.user_ids:
+            params["userId"] = [str(user_id) for user_id in self.settings.user_ids]
         return params
 
 
@@ -280,15 +273,14 @@ class AuditLogsStream(WindowedStream):
     )
     needs = "Enterprise"
 
-    @override
-    def params(self, partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
-        if self.config.get("user_ids"):
-            return {"actingUserId": [int(user_id) for user_id in self.config["user_ids"]]}
-        return {}
+    # ISO 8601 with milliseconds.
+    time_filter = TimeFilter(after="occurredAfter", before="occurredBefore")
 
-    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
-        """occurredAfter/occurredBefore, ISO with milliseconds."""
-        return {"occurredAfter": iso_ms(start - ONE_MS), "occurredBefore": iso_ms(end)}
+    @override
+    def params(self) -> dict[str, t.Any]:
+        if self.settings.user_ids:
+            return {"actingUserId": list(self.settings.user_ids)}
+        return {}
 
 
 class SecurityActivityStream(WindowedStream):
@@ -302,7 +294,4 @@ class SecurityActivityStream(WindowedStream):
     timestamp_field = "createdAt"
     schema = StreamSchema(SCHEMAS)
     partition_by_user = True
-
-    def window_params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
-        """fromTimestamp/toTimestamp, epoch milliseconds."""
-        return {"fromTimestamp": epoch_ms(start) - 1, "toTimestamp": epoch_ms(end)}
+    time_filter = TimeFilter(after="fromTimestamp", before="toTimestamp", epoch_ms=True)

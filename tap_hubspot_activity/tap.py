@@ -8,17 +8,16 @@ import sys
 import typing as t
 from functools import cached_property
 
-import jsonschema
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_hubspot_activity.check import connection_report
-from tap_hubspot_activity.config_schema import CONFIG_SCHEMA
-from tap_hubspot_activity.engine.errors import FatalError, HubspotError
-from tap_hubspot_activity.engine.extraction import Extraction, PortalsFailedError
+from tap_hubspot_activity.config_schema import config_schema
+from tap_hubspot_activity.engine.errors import FatalError, HubspotError, PortalsFailedError
+from tap_hubspot_activity.engine.extraction import Extraction
 from tap_hubspot_activity.manifest_stream import SyncManifestsStream
-from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
+from tap_hubspot_activity.settings import SettingsError, checked_settings
 from tap_hubspot_activity.signals import Stopped, exit_now, stop_on_signals
 from tap_hubspot_activity.streams import (
     ActivityStream,
@@ -47,21 +46,33 @@ class TapHubspotActivity(Tap):
 
     name = "tap-hubspot-activity"
     message_writer_class = RecordBatchingWriter
-    config_jsonschema = CONFIG_SCHEMA
+    config_jsonschema = config_schema()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Create the tap; a malformed setting fails in every mode, missing credentials in sync."""
+        """Create the tap; a malformed setting fails in every mode, missing credentials in sync.
+
+        The settings are made before the mapper is set up: setting it up discovers the
+        streams, which read them.
+        """
         validated = kwargs.get("validate_config", True)
-        super().__init__(*args, **kwargs)
-        errors = [] if validated else schema_errors(self.config, self.config_jsonschema)
-        errors += settings_errors(self.config, credentials_required=validated)
-        if errors:
+        setup_mapper = kwargs.pop("setup_mapper", True)
+        super().__init__(*args, setup_mapper=False, **kwargs)
+        try:
+            self.settings = checked_settings(
+                self.config,
+                schema=self.config_jsonschema,
+                validated=validated,
+                user_agent=f"{self.name}/{self.plugin_version}",
+            )
+        except SettingsError as exc:
             msg = "Config validation failed"
-            raise ConfigValidationError(msg, errors=errors)
+            raise ConfigValidationError(msg, errors=exc.errors) from None
+        if setup_mapper:
+            self.setup_mapper()
 
     @override
     def setup_mapper(self) -> None:
-        enabled = self.config.get("cms_content_audit")
+        enabled = self.settings.cms_content_audit
         if enabled is not None:
             # Set, the setting wins over the catalog: Meltano selects every stream unless
             # told otherwise, and meltano.yml passes false for this optional one. Both the
@@ -75,24 +86,29 @@ class TapHubspotActivity(Tap):
     @cached_property
     def extraction(self) -> Extraction:
         """The engine of this run (no request is sent before a sync or a check)."""
-        portals = portal_settings(self.config)
+        settings = self.settings
         return Extraction(
-            portals,
-            engine_limits(self.config, f"{self.name}/{self.plugin_version}"),
-            page_size=int(self.config["page_size"]),
-            read_ahead=bool(self.config["read_ahead"]) and int(self.config["max_concurrency"]) > 1,
-            parallel=int(self.config["max_parallel_portals"]) if len(portals) > 1 else 1,
+            list(settings.portals),
+            settings.limits,
+            page_size=settings.page_size,
+            read_ahead=settings.read_ahead,
+            parallel=settings.parallel_portals,
+            windows_in_flight=settings.windows_in_flight,
             logger=self.logger,
         )
 
     @override
     def discover_streams(self) -> list[Stream]:
-        manifests = SyncManifestsStream(self, tap_version=str(self.plugin_version))
+        manifests = SyncManifestsStream(
+            self,
+            tap_version=str(self.plugin_version),
+            verification=self.settings.verify is not None,
+        )
         return [
-            LoginActivityStream(self, self.extraction, manifests),
-            AuditLogsStream(self, self.extraction, manifests),
-            SecurityActivityStream(self, self.extraction, manifests),
-            CmsContentAuditStream(self, self.extraction, manifests),
+            LoginActivityStream(self, self.settings, self.extraction, manifests),
+            AuditLogsStream(self, self.settings, self.extraction, manifests),
+            SecurityActivityStream(self, self.settings, self.extraction, manifests),
+            CmsContentAuditStream(self, self.settings, self.extraction, manifests),
             # Last: synced on its own it only ends the run's manifests.
             manifests,
         ]
@@ -222,15 +238,6 @@ def read_state(file: t.IO[str]) -> dict[str, t.Any]:
         )
         raise FatalError(msg)
     return state
-
-
-def schema_errors(config: t.Mapping[str, t.Any], schema: dict[str, t.Any]) -> list[str]:
-    """JSON Schema violations of the settings (the SDK checks them only when syncing)."""
-    validator = jsonschema.Draft7Validator(schema)
-    return [
-        f"{'.'.join(str(part) for part in error.absolute_path) or 'settings'}: {error.message}"
-        for error in validator.iter_errors(dict(config))
-    ]
 
 
 def _exit_plainly(cls: type[Tap], exc: Exception) -> t.NoReturn:

@@ -16,8 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubspot_emulator import EmulatorConfig, HubSpotEmulator
-from tap_hubspot_activity.engine.errors import HubspotError
-from tap_hubspot_activity.engine.governor import DailyQuotaReserveError
+from tap_hubspot_activity.engine.errors import DailyQuotaReserveError, HubspotError
 from tests.conftest import SMALL_PORTAL, STREAMS, TOKEN, run_tap, tap_config, truth_ids
 
 TAP = [sys.executable, "-m", "tap_hubspot_activity"]

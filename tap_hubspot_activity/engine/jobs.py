@@ -1,4 +1,4 @@
-"""What the engine is asked to read: streams, portals, and one job per (stream, partition)."""
+"""What the engine is asked to read: endpoints as data, and one job per (stream, partition)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,47 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from tap_hubspot_activity.engine.failures import EndpointRules
+from tap_hubspot_activity.engine.http.failures import EndpointRules
+from tap_hubspot_activity.engine.timestamps import ONE_MS, epoch_ms, iso_ms
 
 if t.TYPE_CHECKING:
     import datetime as dt
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from tap_hubspot_activity.engine.spool import Spool
 
 
-def _no_params(_partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
-    return {}
+@dataclass(frozen=True)
+class TimeFilter:
+    """An endpoint's server-side time filter: its two parameters and how they write a time."""
+
+    after: str
+    before: str
+    # True: epoch milliseconds; False: ISO 8601 in UTC with milliseconds.
+    epoch_ms: bool = False
+
+    def params(self, start: dt.datetime, end: dt.datetime) -> dict[str, t.Any]:
+        """The filter for [start - 1 ms, end], `start` and `end` on whole milliseconds."""
+        if self.epoch_ms:
+            return {self.after: epoch_ms(start) - 1, self.before: epoch_ms(end)}
+        return {self.after: iso_ms(start - ONE_MS), self.before: iso_ms(end)}
 
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """One endpoint as the engine reads it (the SDK stream's declarations, nothing more)."""
+    """One endpoint as the engine reads it: plain data, the same for every partition."""
 
     name: str
     path: str
     timestamp_field: str
     schema: Mapping[str, t.Any]
     rules: EndpointRules = field(default_factory=EndpointRules)
-    # Time-filter parameters for [start - 1 ms, end]; None: a cursor chain, filtered here.
-    window_params: Callable[[dt.datetime, dt.datetime], dict[str, t.Any]] | None = None
-    # Parameters of a partition (userId, actingUserId, sort, ...).
-    params: Callable[[Mapping[str, t.Any]], dict[str, t.Any]] = _no_params
+    # Read in time windows with this filter; None: one cursor chain, filtered here.
+    time_filter: TimeFilter | None = None
+    # Query parameters of every request (sort, actingUserId, ...).
+    params: Mapping[str, t.Any] = field(default_factory=dict)
+    # Partition keys sent as query parameters of the same name (userId).
+    partition_params: tuple[str, ...] = ()
     # Fields hashed into an `id` when HubSpot sends none.
     identity_fields: tuple[str, ...] | None = None
     unavailable_hint: str = ""
@@ -42,21 +57,14 @@ class StreamSpec:
     @property
     def windowed(self) -> bool:
         """Read in time windows (else one cursor chain)."""
-        return self.window_params is not None
+        return self.time_filter is not None
 
-
-@dataclass(frozen=True)
-class PortalSettings:
-    """One HubSpot account: where to call and with what credentials."""
-
-    label: str | None
-    api_url: str
-    credentials: dict[str, str]
-
-    @property
-    def name(self) -> str:
-        """How logs and errors refer to the portal."""
-        return f"portal {self.label!r}" if self.label is not None else "the portal"
+    def request_params(self, partition: Mapping[str, t.Any]) -> dict[str, t.Any]:
+        """The query parameters of a partition's requests (the page and cursor aside)."""
+        return {
+            **self.params,
+            **{key: partition[key] for key in self.partition_params if key in partition},
+        }
 
 
 def partition_key(stream: str, partition: Mapping[str, t.Any] | None) -> str:

@@ -5,21 +5,12 @@ from __future__ import annotations
 import threading
 import typing as t
 
-from tap_hubspot_activity.engine.errors import FatalError
+from tap_hubspot_activity.engine.errors import ListedTwiceError
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tap_hubspot_activity.engine.jobs import PortalSettings
-
-
-class ListedTwiceError(FatalError):
-    """Two entries of the portal list answer with one portalId: the later one is refused."""
-
-    def __init__(self, message: str, *, label: str | None) -> None:
-        """`label`: the entry refused."""
-        super().__init__(message)
-        self.label = label
+    from tap_hubspot_activity.engine.portal import PortalSettings
 
 
 class PortalIds:

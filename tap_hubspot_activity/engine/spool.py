@@ -19,8 +19,9 @@ import typing as t
 
 import msgspec
 
-from tap_hubspot_activity.engine.errors import FatalError, TerminatedError
+from tap_hubspot_activity.engine.errors import FatalError
 from tap_hubspot_activity.engine.manifests import Manifest
+from tap_hubspot_activity.engine.stopping import check_stop, stopped_error, wait_unless_stopped
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -68,15 +69,12 @@ class Spool:
         ) + b"".join(self._encoder.encode(record) + b"\n" for record in records)
         with self._changed:
             while (
-                not self.whole
-                and self.written - self.replayed > self.max_ahead
-                and not self.closed
-                and not self.stop.is_set()
+                not self.whole and self.written - self.replayed > self.max_ahead and not self.closed
             ):
-                self._changed.wait(POLL_SECONDS)
-            if self.closed or self.stop.is_set():
-                msg = "stopped"
-                raise TerminatedError(msg)
+                wait_unless_stopped(self.stop, POLL_SECONDS, self._changed)
+            if self.closed:
+                raise stopped_error()
+            check_stop(self.stop)
             try:
                 if self._file is None:
                     self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
@@ -108,10 +106,7 @@ class Spool:
         while True:
             with self._changed:
                 while not self.done and (self.whole or position == self.written):
-                    if self.stop.is_set():
-                        msg = "stopped"
-                        raise TerminatedError(msg)
-                    self._changed.wait(POLL_SECONDS)
+                    wait_unless_stopped(self.stop, POLL_SECONDS, self._changed)
                 if (self.whole and self.error is not None) or position == self.written:
                     return
                 assert self._file is not None  # noqa: S101 - written > 0 means it exists

@@ -6,8 +6,12 @@ import datetime as dt
 
 import pytest
 
-from tap_hubspot_activity.engine.advance import MAX_EVENTS_IN_PLACE, MAX_STALLED_PAGES, Advance
 from tap_hubspot_activity.engine.errors import FatalError
+from tap_hubspot_activity.engine.reads.advance import (
+    MAX_EVENTS_IN_PLACE,
+    MAX_STALLED_PAGES,
+    Advance,
+)
 from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

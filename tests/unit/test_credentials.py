@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from tap_hubspot_activity.engine.credentials import OAuthToken, expires_in_seconds
-from tap_hubspot_activity.engine.errors import FatalError, Redactor
+from tap_hubspot_activity.engine.errors import FatalError
+from tap_hubspot_activity.engine.http.credentials import OAuthToken, expires_in_seconds
+from tap_hubspot_activity.engine.redaction import Redactor
 
 
 class TokenEndpoint:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tap_hubspot_activity.engine.governor import DailyQuotaReserveError, RateLimitGovernor
+from tap_hubspot_activity.engine.errors import DailyQuotaReserveError
+from tap_hubspot_activity.engine.http.governor import RateLimitGovernor
 
 
 class FakeClock:
@@ -101,15 +102,14 @@ def test_while_a_chain_runs_other_requests_leave_it_part_of_the_budget(clock):
     governor.wait_turn()
     governor.observe(_response(**{"Max": 40, "Interval-Milliseconds": 10_000}))
     assert governor.budget == 38
-    governor.chains(+1)
-    for _ in range(28):  # 38 less the chain's quarter (9), the first call included
-        governor.wait_turn()
-    assert clock.slept == []
-    governor.wait_turn(first=True)  # the chain still goes at once
-    assert clock.slept == []
-    governor.wait_turn()  # a window request now waits for the window to roll
-    assert clock.slept
-    governor.chains(-1)
+    with governor.priority.chain():
+        for _ in range(28):  # 38 less the chain's quarter (9), the first call included
+            governor.wait_turn()
+        assert clock.slept == []
+        governor.wait_turn(first=True)  # the chain still goes at once
+        assert clock.slept == []
+        governor.wait_turn()  # a window request now waits for the window to roll
+        assert clock.slept
 
 
 def _warned(clock):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tap_hubspot_activity.engine.jobs import PortalSettings
 from tap_hubspot_activity.engine.listing import PortalIds
+from tap_hubspot_activity.engine.portal import PortalSettings
 
 
 def _ids(*labels: str) -> PortalIds:

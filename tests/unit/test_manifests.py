@@ -11,8 +11,8 @@ import typing as t
 from tap_hubspot_activity.engine.dedup import RunIds
 from tap_hubspot_activity.engine.manifests import Manifest, ManifestScope
 from tap_hubspot_activity.engine.progress import Progress
+from tap_hubspot_activity.engine.reads.windowed import spool_windows
 from tap_hubspot_activity.engine.spool import Spool
-from tap_hubspot_activity.engine.spooling import spool_windows
 from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

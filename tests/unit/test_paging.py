@@ -9,19 +9,16 @@ import typing as t
 import pytest
 
 from tap_hubspot_activity.engine.errors import FatalError
-from tap_hubspot_activity.engine.paging import (
-    EARLY_STOP_TAIL,
-    Endpoint,
-    fetch_window,
-    read_chain,
-)
-from tap_hubspot_activity.engine.timestamps import format_timestamp
-from tap_hubspot_activity.engine.windows import (
+from tap_hubspot_activity.engine.reads.chain import EARLY_STOP_TAIL, read_chain
+from tap_hubspot_activity.engine.reads.cuts import (
     MAX_WINDOW_RECORDS,
     MIN_SPLIT,
     MIN_WINDOW,
     TooDense,
 )
+from tap_hubspot_activity.engine.reads.paging import Endpoint
+from tap_hubspot_activity.engine.reads.windowed import fetch_window
+from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 PATH = "/account-info/2026-09/activity/audit-logs"

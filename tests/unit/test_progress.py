@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import threading
 
-from tap_hubspot_activity.engine.governor import RateLimitGovernor
+from tap_hubspot_activity.engine.http.governor import RateLimitGovernor
 from tap_hubspot_activity.engine.progress import Progress, duration
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

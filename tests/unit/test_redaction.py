@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tap_hubspot_activity.engine.errors import Redactor, escape_controls, shown
+from tap_hubspot_activity.engine.redaction import Redactor, escape_controls, shown
 
 SECRET = "pat-na1-0123456789abcdef-FEDCBA9876543210"
 

@@ -6,8 +6,13 @@ import logging
 
 import pytest
 
-from tap_hubspot_activity.engine.errors import FatalError, RetryableError, StaleTokenError
-from tap_hubspot_activity.engine.retry import RetryPolicy, UnreachableError, retry_after_seconds
+from tap_hubspot_activity.engine.errors import (
+    FatalError,
+    RetryableError,
+    StaleTokenError,
+    UnreachableError,
+)
+from tap_hubspot_activity.engine.http.retry import RetryPolicy, retry_after_seconds
 
 
 class FakeTime:

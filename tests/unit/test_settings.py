@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_hubspot_activity.settings import engine_limits, portal_settings, settings_errors
+from tap_hubspot_activity.settings import Settings, portal_list_errors, settings_errors
 
 BASE = {"api_url": "https://api.hubapi.com", "api_version": "v3"}
 TWICE = (
@@ -45,7 +45,9 @@ def test_a_portal_api_url_is_checked_like_the_top_level_one():
 
 
 def test_a_token_with_a_trailing_newline_is_trimmed_and_one_broken_inside_is_refused():
-    (portal,) = portal_settings({**BASE, "access_token": "pat-na1-abc\n"})
+    (portal,) = Settings.from_config(
+        {**BASE, "access_token": "pat-na1-abc\n"}, user_agent="ua"
+    ).portals
     assert portal.credentials["access_token"] == "pat-na1-abc"
     errors = _errors(access_token="pat-na1\nabc")
     assert errors == [
@@ -107,8 +109,11 @@ def test_the_oauth_token_endpoint_is_one_of_two_and_maps_to_its_path():
         "max_concurrency": 8,
         "daily_quota_reserve": 0,
     }
-    assert engine_limits(base, "ua").oauth_token_path == "/oauth/2026-03/token"
-    chosen = engine_limits({**base, "oauth_token_endpoint": "v1"}, "ua")
+    base = {**BASE, **base, "access_token": "t"}
+    assert Settings.from_config(base, user_agent="ua").limits.oauth_token_path == (
+        "/oauth/2026-03/token"
+    )
+    chosen = Settings.from_config({**base, "oauth_token_endpoint": "v1"}, user_agent="ua").limits
     assert chosen.oauth_token_path == "/oauth/v1/token"
 
 
@@ -133,3 +138,30 @@ def test_one_refresh_token_is_one_portal_whatever_the_app_and_another_url_may_di
         {"label": "us", "access_token": "t"},
     ]
     assert _errors(portals=portals) == [TWICE.format("a", "b")]
+
+
+def test_the_portal_list_rules_stand_alone_as_settings_give_them():
+    portals = [
+        {"label": "a", "access_token": "tok-1"},
+        {"label": "a", "access_token": "tok\n1", "api_url": "http://10.1.2.3"},
+        {"label": "b", "access_token": "tok-1"},
+    ]
+    lines = portal_list_errors(portals)
+    assert lines == _errors(required=False, portals=portals)
+    assert lines[0] == "portals: every label must be unique."
+    assert TWICE.format("a", "b") in lines
+    assert any("U+000A" in line for line in lines)
+    assert any("must use https" in line for line in lines)
+
+
+def test_the_settings_are_made_once_with_the_schemas_defaults_and_one_meaning_each():
+    settings = Settings.from_config(
+        {"access_token": "t", "start_date": "2026-01-01", "max_concurrency": 1}, user_agent="ua"
+    )
+    assert settings.start.isoformat() == "2026-01-01T00:00:00+00:00"
+    assert settings.end is None
+    assert settings.limits.requests_in_flight == settings.windows_in_flight == 1
+    assert settings.read_ahead is False  # one request in flight reads one stream at a time
+    assert settings.limits.details_path == "/account-info/2026-09/details"
+    assert settings.activity_path("login") == "/account-info/2026-09/activity/login"
+    assert settings.page_size == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from tap_hubspot_activity.engine.slots import Slots
+from tap_hubspot_activity.engine.http.slots import Slots
 
 
 def test_a_running_chain_keeps_a_slot_free_for_itself():

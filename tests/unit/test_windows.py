@@ -11,15 +11,15 @@ import time
 import pytest
 
 from tap_hubspot_activity.engine.errors import FatalError
-from tap_hubspot_activity.engine.schedule import WindowSchedule
-from tap_hubspot_activity.engine.timestamps import format_timestamp
-from tap_hubspot_activity.engine.windows import (
+from tap_hubspot_activity.engine.reads.cuts import (
     MAX_PIECES,
     SPLIT_ABOVE,
     TARGET_WINDOW_RECORDS,
     TooDense,
     give_up_early,
 )
+from tap_hubspot_activity.engine.reads.schedule import WindowSchedule
+from tap_hubspot_activity.engine.timestamps import format_timestamp
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 LOG = logging.getLogger("test")
@@ -149,6 +149,10 @@ def test_windows_closed_before_a_failed_one_are_still_given():
         if high - low > dt.timedelta(days=2):  # the whole range: four windows of 2 days
             return TooDense(((low, high, 4.0 * TARGET_WINDOW_RECORDS),))
         if low >= T0 + dt.timedelta(days=4):
+            # Failing only once the windows before are fetched: a failure seen while the
+            # oldest window is still awaited would rightly raise at once.
+            failing = T0 + dt.timedelta(days=4)
+            _wait_for(lambda: all(w.done for w in schedule.windows if w.low < failing))
             msg = "HubSpot answered 400"
             raise FatalError(msg)
         return _fake_events(low, high, dt.timedelta(hours=6))

@@ -1,4 +1,4 @@
-"""A windowed stream's range fetched in windows, `max_concurrency` at once, emitted in order."""
+"""A windowed read's range fetched in windows, several at once, handed on oldest first."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import threading
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_hubspot_activity.engine.deadline import WORKERS
-from tap_hubspot_activity.engine.errors import TerminatedError
+from tap_hubspot_activity.engine.reads.cuts import TARGET_WINDOW_RECORDS, TooDense
+from tap_hubspot_activity.engine.stopping import wait_unless_stopped
 from tap_hubspot_activity.engine.timestamps import format_timestamp
-from tap_hubspot_activity.engine.windows import TARGET_WINDOW_RECORDS, TooDense
+from tap_hubspot_activity.engine.workers import WORKERS
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -92,10 +92,7 @@ class WindowSchedule:
                     self._start_fetches()
                     head = self.windows[0]
                     if not head.done:
-                        if self.stop.is_set():
-                            msg = "stopped"
-                            raise TerminatedError(msg)
-                        self.changed.wait(POLL_SECONDS)
+                        wait_unless_stopped(self.stop, POLL_SECONDS, self.changed)
                         continue
                 self.windows.pop(0)
             yield head.high, t.cast("Records", head.outcome)

@@ -7,7 +7,7 @@ import json
 import threading
 import typing as t
 
-from tap_hubspot_activity.engine.errors import shown
+from tap_hubspot_activity.engine.redaction import shown
 from tap_hubspot_activity.engine.timestamps import normalize_timestamp
 
 if t.TYPE_CHECKING:

@@ -1,85 +1,83 @@
-"""One portal's HTTP: its origin, slots, governor, credentials, retries and bounded answers."""
+"""One portal's requests: a slot, the governor's turn, credentials, retries, the answer judged."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import typing as t
 from http import HTTPStatus
 
 import requests
-import urllib3
 
-from tap_hubspot_activity.engine.body import decode_json, read_body
-from tap_hubspot_activity.engine.causes import connection_cause
-from tap_hubspot_activity.engine.credentials import OAuthToken, StaticToken, Token
-from tap_hubspot_activity.engine.deadline import by_deadline
 from tap_hubspot_activity.engine.errors import (
     FatalError,
     HubspotError,
     RetryableError,
     StaleTokenError,
-    TerminatedError,
-    shown,
 )
-from tap_hubspot_activity.engine.failures import EndpointRules, classify, describe
-from tap_hubspot_activity.engine.governor import RateLimitGovernor
-from tap_hubspot_activity.engine.retry import RetryPolicy, UnreachableError
-from tap_hubspot_activity.engine.slots import Slots
-from tap_hubspot_activity.engine.urls import origin
+from tap_hubspot_activity.engine.http.body import decode_json
+from tap_hubspot_activity.engine.http.credentials import OAuthToken, StaticToken, Token
+from tap_hubspot_activity.engine.http.failures import EndpointRules, classify, describe
+from tap_hubspot_activity.engine.http.governor import RateLimitGovernor
+from tap_hubspot_activity.engine.http.priority import ChainPriority
+from tap_hubspot_activity.engine.http.retry import RetryPolicy
+from tap_hubspot_activity.engine.http.slots import Slots
+from tap_hubspot_activity.engine.http.transport import Transport
+from tap_hubspot_activity.engine.redaction import shown
+from tap_hubspot_activity.engine.stopping import wait_unless_stopped
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
     from logging import Logger
 
-    from tap_hubspot_activity.engine.errors import Redactor
-    from tap_hubspot_activity.engine.limits import Limits
+    from tap_hubspot_activity.engine.portal import Limits, PortalSettings
+    from tap_hubspot_activity.engine.redaction import Redactor
 
-CONNECT_TIMEOUT_SECONDS = 10.0
+# Connections beyond the requests in flight: a token refresh, a connection being closed.
+SPARE_CONNECTIONS = 2
 
 
 class PortalClient:
     """Every request to one portal goes through here, whichever stream it serves.
 
     A request first gets a slot and the governor's turn, then its credentials (so a
-    token cannot expire while it waits), goes only to api_url's origin and follows no
-    redirect, and its answer is read within the response cap and the request timeout.
+    token cannot expire while it waits), then goes over the portal's Transport.
     """
 
-    def __init__(  # noqa: PLR0913 - a portal and the run's shared parts
+    def __init__(
         self,
+        portal: PortalSettings,
         *,
-        name: str,
-        api_url: str,
-        credentials: dict[str, str],
         limits: Limits,
         redactor: Redactor,
         stop: threading.Event,
         logger: Logger,
     ) -> None:
-        """Nothing is sent until the first request; `name` is how logs call the portal."""
-        self.name = name
-        self.api_url = api_url.rstrip("/")
-        self.origin = origin(self.api_url)
+        """Nothing is sent until the first request."""
+        self.name = portal.name
+        self.api_url = portal.api_url.rstrip("/")
         self.limits = limits
         self.redactor = redactor
         self.logger = logger
-        self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=1, pool_maxsize=limits.max_concurrency + 2, max_retries=0
+        self.transport = Transport(
+            self.api_url,
+            connections=limits.requests_in_flight + SPARE_CONNECTIONS,
+            request_timeout=limits.request_timeout,
+            max_response_bytes=limits.max_response_bytes,
+            redactor=redactor,
         )
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
-        self.slots = Slots(limits.max_concurrency, stop)
+        priority = ChainPriority()
+        self.slots = Slots(limits.requests_in_flight, stop, priority)
         self.governor = RateLimitGovernor(
             daily_quota_reserve=limits.daily_quota_reserve,
-            sleep=lambda seconds: _pause(stop, seconds),
-            warn=lambda text: logger.warning("Rate limit of %s: %s", name, text),
+            sleep=lambda seconds: wait_unless_stopped(stop, seconds),
+            warn=lambda text: logger.warning("Rate limit of %s: %s", self.name, text),
+            priority=priority,
         )
         self.retry = RetryPolicy(
             max_retry_seconds=limits.max_retry_seconds, stop=stop, logger=logger
         )
+        credentials = portal.credentials
         for secret in credentials.values():
             redactor.add(secret)
         self.credentials: StaticToken | OAuthToken = (
@@ -105,21 +103,16 @@ class PortalClient:
             lambda deadline: self._attempt(path, params, rules, deadline, first=first), path
         )
 
-    @contextlib.contextmanager
-    def chain(self) -> Iterator[None]:
+    def chain(self) -> AbstractContextManager[None]:
         """A cursor chain runs: a slot and part of the rate limit are kept for it."""
-        self.governor.chains(+1)
-        try:
-            with self.slots.chain():
-                yield
-        finally:
-            self.governor.chains(-1)
+        return self.slots.chain()
 
     def portal_id(self) -> int:
         """The portal's id, from GET /account-info/<api_version>/details once per run."""
         with self._lock:
             if self._portal_id is None:
-                body = self.get(self.limits.details_path, {}, EndpointRules())
+                rules = EndpointRules(api_version=self.limits.api_version)
+                body = self.get(self.limits.details_path, {}, rules)
                 portal_id = body.get("portalId")
                 if not isinstance(portal_id, int) or isinstance(portal_id, bool):
                     msg = f"HubSpot's {self.limits.details_path} answer has no integer portalId"
@@ -127,12 +120,12 @@ class PortalClient:
                 self._portal_id = portal_id
             return self._portal_id
 
-    def summary(self, name: str) -> str:
+    def summary(self) -> str:
         """Requests sent, time paused by the rolling limit, peak in flight, calls left."""
         daily = self.governor.daily_remaining
         wall = time.monotonic() - self.created
         return (
-            f"Rate-limit governor of {name}: {self.governor.requests_sent} requests sent "
+            f"Rate-limit governor of {self.name}: {self.governor.requests_sent} requests sent "
             f"in {wall:.1f} s, {self.governor.paused_seconds():.1f} s paused by the rolling "
             "limit (wall clock), "
             f"peak {self.slots.peak} in flight"
@@ -140,8 +133,8 @@ class PortalClient:
         )
 
     def close(self) -> None:
-        """Close pooled connections (the session can still be used after)."""
-        self.session.close()
+        """Close pooled connections (the client can still be used after)."""
+        self.transport.close()
 
     def _attempt(
         self,
@@ -166,60 +159,12 @@ class PortalClient:
                     "Authorization": f"Bearer {token.value}",
                 },
             ).prepare()
-            status, reason, headers, body = self._exchange(request, deadline)
+            status, reason, headers, body = self.transport.exchange(request, deadline)
             self.governor.observe(headers)
-        return self._judge(
-            status=status,
-            reason=reason,
-            headers=headers,
-            body=body,
-            path=path,
-            rules=rules,
-            token=token,
-        )
+        return self._judge(status, reason, headers, body, path, rules, token)
 
-    def _exchange(
-        self, request: requests.PreparedRequest, deadline: float
-    ) -> tuple[int, str, requests.structures.CaseInsensitiveDict[str], bytes]:
-        """Send to the configured origin only; (status, reason, headers, decoded body)."""
-        if origin(str(request.url)) != self.origin:
-            msg = "a request was about to leave api_url's origin; refused"
-            raise FatalError(msg)
-        now = time.monotonic()
-        until = min(now + self.limits.request_timeout, deadline)
-        read_timeout = max(0.5, until - now)
-
-        def exchange() -> tuple[requests.Response, bytes]:
-            response = self.session.send(
-                request,
-                timeout=(min(CONNECT_TIMEOUT_SECONDS, read_timeout), read_timeout),
-                allow_redirects=False,
-                stream=True,
-            )
-            return response, read_body(response, cap=self.limits.max_response_bytes, deadline=until)
-
-        try:
-            response, body = by_deadline(exchange, until, self.api_url)
-        except requests.exceptions.SSLError as exc:
-            msg = f"TLS with {self.api_url} failed ({connection_cause(exc)})"
-            raise UnreachableError(msg) from None
-        except requests.exceptions.ConnectionError as exc:
-            if isinstance(exc, requests.exceptions.ConnectTimeout):
-                msg = f"could not connect to api_url {self.api_url} in time"
-            else:
-                msg = f"could not connect to api_url {self.api_url} ({connection_cause(exc)})"
-            raise UnreachableError(self.redactor.redact(msg)) from None
-        except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError):
-            msg = f"no complete answer from {self.api_url} within request_timeout"
-            raise RetryableError(msg) from None
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
-            msg = f"the answer from {self.api_url} broke off ({type(exc).__name__})"
-            raise RetryableError(msg) from None
-        return response.status_code, response.reason or "", response.headers, body
-
-    def _judge(  # noqa: PLR0913 - one answer's parts
+    def _judge(  # noqa: PLR0913, PLR0917 - one answer's parts
         self,
-        *,
         status: int,
         reason: str,
         headers: t.Mapping[str, str],
@@ -273,7 +218,7 @@ class PortalClient:
         ).prepare()
         self.logger.info("Requesting a new HubSpot access token")
         deadline = time.monotonic() + self.limits.request_timeout
-        status, reason, _, body = self._exchange(request, deadline)
+        status, reason, _, body = self.transport.exchange(request, deadline)
         try:
             decoded = decode_json(body)
         except HubspotError:
@@ -289,10 +234,3 @@ class PortalClient:
             )
             raise FatalError(msg)
         return decoded
-
-
-def _pause(stop: threading.Event, seconds: float) -> None:
-    """Sleep, unless the portal is stopped (then end the request)."""
-    if stop.wait(seconds):
-        msg = "stopped"
-        raise TerminatedError(msg)

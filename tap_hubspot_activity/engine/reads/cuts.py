@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import typing as t
 from dataclasses import dataclass
 
 # Windows are cut for about this many events: big enough that the partial page at each
@@ -27,12 +26,9 @@ MIN_SPLIT = dt.timedelta(seconds=1)
 MAX_PIECES = 8
 # A piece with fewer events than this joins its neighbour instead of costing a request.
 MIN_PIECE_RECORDS = TARGET_WINDOW_RECORDS // 4
-# Records held in windows fetched or being fetched and not yet emitted, per worker.
-HELD_RECORDS_PER_WORKER = TARGET_WINDOW_RECORDS
 # Fewer records than this say nothing about density.
 MIN_PAGE_FOR_DENSITY = 2
 
-Records = list[dict[str, t.Any]]
 # (start, end, events it is thought to hold)
 Part = tuple[dt.datetime, dt.datetime, float]
 

@@ -1,29 +1,26 @@
-"""A call that must end by a deadline, whatever the socket does: it is left behind otherwise."""
+"""Daemon threads kept for the run's short-lived calls: requests, window fetches, job reads."""
 
 from __future__ import annotations
 
 import queue
 import threading
-import time
 import typing as t
-
-from tap_hubspot_activity.engine.errors import RetryableError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-T = t.TypeVar("T")
 
-
-class _Outcome:
+class Outcome:
     """The result or the error of one call, and when it is there."""
 
     def __init__(self) -> None:
+        """Not done yet."""
         self.done = threading.Event()
         self.value: t.Any = None
         self.error: BaseException | None = None
 
     def run(self, call: Callable[[], t.Any]) -> None:
+        """Run `call`, keeping what it returns or raises."""
         try:
             self.value = call()
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller
@@ -41,13 +38,13 @@ class Workers:
 
     def __init__(self) -> None:
         """No thread until the first call."""
-        self._tasks: queue.SimpleQueue[tuple[Callable[[], t.Any], _Outcome]] = queue.SimpleQueue()
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], t.Any], Outcome]] = queue.SimpleQueue()
         self._idle = 0
         self._lock = threading.Lock()
 
-    def submit(self, call: Callable[[], t.Any]) -> _Outcome:
+    def submit(self, call: Callable[[], t.Any]) -> Outcome:
         """Run `call` on an idle kept thread (a new one if none is idle)."""
-        outcome = _Outcome()
+        outcome = Outcome()
         with self._lock:
             if self._idle:
                 self._idle -= 1
@@ -64,22 +61,5 @@ class Workers:
                 self._idle += 1
 
 
-# Shared by request calls and window fetches: both come and go thousands of times a run.
+# Shared by requests, window fetches and job reads: all come and go thousands of times a run.
 WORKERS = Workers()
-
-
-def by_deadline(call: Callable[[], T], deadline: float, what: str) -> T:
-    """`call()`'s result, or RetryableError once `deadline` (monotonic) has passed.
-
-    Socket timeouts bound each read, not a response: a server can trickle its status
-    line or headers a byte at a time. The call runs in a daemon thread; past the
-    deadline it is abandoned (its reads are still bounded by the response cap) and can
-    never hold up the run or its exit.
-    """
-    outcome = WORKERS.submit(call)
-    if not outcome.done.wait(max(0.0, deadline - time.monotonic())):
-        msg = f"no complete answer from {what} within request_timeout"
-        raise RetryableError(msg)
-    if outcome.error is not None:
-        raise outcome.error
-    return t.cast("T", outcome.value)

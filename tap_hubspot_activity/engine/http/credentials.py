@@ -15,7 +15,7 @@ from tap_hubspot_activity.engine.errors import FatalError
 if t.TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_hubspot_activity.engine.errors import Redactor
+    from tap_hubspot_activity.engine.redaction import Redactor
 
 # Refresh this long before HubSpot's expiry (30-minute tokens), at most a tenth of the
 # token's life, so no request races the expiry.

@@ -6,7 +6,8 @@ import contextlib
 import threading
 import typing as t
 
-from tap_hubspot_activity.engine.errors import TerminatedError
+from tap_hubspot_activity.engine.http.priority import ChainPriority, Queue
+from tap_hubspot_activity.engine.stopping import wait_unless_stopped
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -18,47 +19,46 @@ POLL_SECONDS = 0.2
 class Slots:
     """Counts requests in flight for one portal, whichever stream or window they serve.
 
-    A request that continues a cursor chain (`first`) takes the next free slot ahead of
-    the others: nothing can parallelise a chain, while windows can wait without
-    lengthening the run.
+    While cursor chains run, one slot each is kept free for them (see ChainPriority), and
+    a request that continues a chain (`first`) takes the next free slot ahead of the others.
     """
 
-    def __init__(self, size: int, stop: threading.Event) -> None:
+    def __init__(
+        self, size: int, stop: threading.Event, priority: ChainPriority | None = None
+    ) -> None:
         """`size` requests in flight at most; waiting ends when `stop` is set."""
         self.size = size
         self.stop = stop
+        self.priority = priority or ChainPriority()
         self.in_flight = 0
         self.peak = 0
-        self._firsts_waiting = 0
-        self._chains = 0
+        self._queue = Queue()
         self._changed = threading.Condition()
 
     @contextlib.contextmanager
     def chain(self) -> Iterator[None]:
         """While a cursor chain runs, one slot is kept free for it."""
-        with self._changed:
-            self._chains += 1
         try:
-            yield
+            with self.priority.chain():
+                yield
         finally:
-            with self._changed:
-                self._chains -= 1
-                self._changed.notify_all()
+            self.wake()
+
+    def wake(self) -> None:
+        """Let every waiting request look again (a chain ended)."""
+        with self._changed:
+            self._changed.notify_all()
 
     @contextlib.contextmanager
     def hold(self, *, first: bool = False) -> Iterator[None]:
         """Hold a slot for the duration of one request."""
         with self._changed:
-            self._firsts_waiting += first
+            self._queue.arrive(first=first)
             try:
-                kept = 0 if first else min(self.size - 1, self._chains)
-                while self.in_flight >= self.size - kept or (not first and self._firsts_waiting):
-                    if self.stop.is_set():
-                        msg = "stopped"
-                        raise TerminatedError(msg)
-                    self._changed.wait(POLL_SECONDS)
+                while self._full(first=first) or self._queue.behind(first=first):
+                    wait_unless_stopped(self.stop, POLL_SECONDS, self._changed)
             finally:
-                self._firsts_waiting -= first
+                self._queue.leave(first=first)
                 if first:
                     self._changed.notify_all()
             self.in_flight += 1
@@ -69,3 +69,7 @@ class Slots:
             with self._changed:
                 self.in_flight -= 1
                 self._changed.notify_all()
+
+    def _full(self, *, first: bool) -> bool:
+        kept = self.priority.reserve(first=first, per_chain=1, most=self.size - 1)
+        return self.in_flight >= self.size - kept

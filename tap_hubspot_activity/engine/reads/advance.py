@@ -6,7 +6,7 @@ import hashlib
 import typing as t
 
 from tap_hubspot_activity.engine.errors import FatalError
-from tap_hubspot_activity.engine.windows import MAX_WINDOW_RECORDS
+from tap_hubspot_activity.engine.reads.cuts import MAX_WINDOW_RECORDS
 
 if t.TYPE_CHECKING:
     from collections.abc import Sequence

@@ -8,7 +8,9 @@ import threading
 import time
 import typing as t
 
-from tap_hubspot_activity.engine.errors import FatalError, shown
+from tap_hubspot_activity.engine.errors import DailyQuotaReserveError
+from tap_hubspot_activity.engine.http.priority import ChainPriority, Queue
+from tap_hubspot_activity.engine.redaction import shown
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -46,10 +48,6 @@ YIELD_SECONDS = 0.01
 CHAIN_SHARE = 0.25
 
 
-class DailyQuotaReserveError(FatalError):
-    """The portal's remaining daily quota reached the reserve kept for other integrations."""
-
-
 class RateLimitGovernor:
     """Throttles one portal's requests to its rolling limit and guards its daily quota.
 
@@ -57,8 +55,9 @@ class RateLimitGovernor:
     `wait_turn` before sending, `observe` after the answer. It learns the budget from
     X-HubSpot-RateLimit-Max / -Interval-Milliseconds, trusts -Remaining over its own
     count (other apps' calls count too), and stops the run at the daily reserve.
-    Requests marked `first` (those continuing a cursor chain, which nothing can
-    parallelise) take the next turn ahead of the others.
+    While cursor chains run, the others leave each a share of the budget, and requests
+    marked `first` (those continuing a chain) take the next turn ahead of the others
+    (see ChainPriority).
     """
 
     def __init__(
@@ -68,6 +67,7 @@ class RateLimitGovernor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         warn: Callable[[str], None] = lambda _text: None,
+        priority: ChainPriority | None = None,
     ) -> None:
         """Start with the conservative default budget; `warn` says once why waits are long."""
         self.daily_quota_reserve = daily_quota_reserve
@@ -83,8 +83,8 @@ class RateLimitGovernor:
         self._max_requests = DEFAULT_MAX_REQUESTS
         self._interval = DEFAULT_INTERVAL_SECONDS
         self._paused_until = 0.0
-        self._firsts_waiting = 0
-        self._chains = 0
+        self.priority = priority or ChainPriority()
+        self._queue = Queue()
         self.daily_remaining: int | None = None
         self.requests_sent = 0
         self._in_flight = 0
@@ -98,16 +98,11 @@ class RateLimitGovernor:
         spare = max(MIN_HEADROOM, int(self._max_requests * HEADROOM))
         return max(1, self._max_requests - spare)
 
-    def chains(self, change: int) -> None:
-        """A cursor chain starts (+1) or ends (-1): the others leave it part of the budget."""
-        with self._lock:
-            self._chains += change
-
     def wait_turn(self, *, first: bool = False) -> None:
         """Block until one more request fits the rolling budget, then count it as sent."""
         waiting = False
         with self._lock:
-            self._firsts_waiting += first
+            self._queue.arrive(first=first)
         try:
             while True:
                 with self._lock:
@@ -126,7 +121,7 @@ class RateLimitGovernor:
                 self._sleep(wait)
         finally:
             with self._lock:
-                self._firsts_waiting -= first
+                self._queue.leave(first=first)
                 if waiting:
                     self._waiters -= 1
                     if not self._waiters:
@@ -146,13 +141,12 @@ class RateLimitGovernor:
         while self._sent and self._sent[0] <= now - window:
             self._sent.popleft()
         wait = self._paused_until - now
-        limit = self.budget
-        if not first and self._chains:
-            reserve = min(self.budget // 2, self._chains * max(1, int(self.budget * CHAIN_SHARE)))
-            limit = max(1, self.budget - reserve)
+        per_chain = max(1, int(self.budget * CHAIN_SHARE))
+        reserve = self.priority.reserve(first=first, per_chain=per_chain, most=self.budget // 2)
+        limit = max(1, self.budget - reserve)
         if wait <= 0 and len(self._sent) >= limit:
             wait = self._sent[len(self._sent) - limit] + window - now
-        if wait <= 0 and not first and self._firsts_waiting:
+        if wait <= 0 and self._queue.behind(first=first):
             wait = YIELD_SECONDS
         if wait > 0:
             return wait

@@ -8,7 +8,7 @@ import zlib
 
 import msgspec
 
-from tap_hubspot_activity.engine.errors import FatalError, RetryableError
+from tap_hubspot_activity.engine.errors import FatalError, RetryableError, TooLargeError
 
 if t.TYPE_CHECKING:
     import requests
@@ -52,17 +52,6 @@ class Inflater:
             msg = "the compressed response is corrupt"
             raise RetryableError(msg) from None
         return bytes(out)
-
-
-class TooLargeError(FatalError):
-    """A response over the size cap."""
-
-    def __init__(self, cap: int) -> None:
-        """Name the cap and the setting that raises it."""
-        super().__init__(
-            f"a response was larger than {cap // (1024 * 1024)} MB once decoded; "
-            "HubSpot's pages are far smaller (raise max_response_mb if yours are not)"
-        )
 
 
 def read_body(response: requests.Response, *, cap: int, deadline: float) -> bytes:

@@ -11,8 +11,9 @@ from tap_hubspot_activity.engine.errors import (
     FatalError,
     RetryableError,
     StaleTokenError,
-    TerminatedError,
+    UnreachableError,
 )
+from tap_hubspot_activity.engine.stopping import check_stop, wait_unless_stopped
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,10 +25,6 @@ MAX_BACKOFF_SECONDS = 60.0
 FIRST_CONTACT_SECONDS = 30.0
 # Stale-token retries need no wait, but a server could answer 401 forever.
 MAX_STALE_RETRIES = 8
-
-
-class UnreachableError(RetryableError):
-    """The host could not be reached at all (refused, DNS, TLS)."""
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -74,9 +71,7 @@ class RetryPolicy:
         own_since: float | None = None
         tries = stale = 0
         while True:
-            if self.stop.is_set():
-                msg = "stopped"
-                raise TerminatedError(msg)
+            check_stop(self.stop)
             started = self.clock()
             tries += 1
             try:
@@ -141,6 +136,4 @@ class RetryPolicy:
             left,
             exc,
         )
-        if self.stop.wait(delay):
-            msg = "stopped"
-            raise TerminatedError(msg)
+        wait_unless_stopped(self.stop, delay)

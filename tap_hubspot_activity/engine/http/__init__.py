@@ -1,0 +1,1 @@
+"""A portal's HTTP: transport, client, credentials, failures, retries, rate limit and slots."""
