@@ -41,6 +41,17 @@ def settings_errors(config: Mapping[str, t.Any], *, credentials_required: bool) 
     ]
 
 
+def portal_list_errors(
+    portals: list[Mapping[str, t.Any]],
+    *,
+    api_url: str = "https://api.hubapi.com",
+    credentials_required: bool = False,
+) -> list[str]:
+    """TEMPORARY stand-in for the seams-engine branch's function: a `portals` list's errors."""
+    config = {"portals": portals, "api_url": api_url}
+    return _credential_errors(config, credentials_required=credentials_required)
+
+
 def portal_settings(config: Mapping[str, t.Any]) -> list[PortalSettings]:
     """The configured portals with credentials resolved; the top-level one if none."""
     entries = config.get("portals") or [{key: config.get(key) for key in CREDENTIAL_KEYS}]
