@@ -43,19 +43,19 @@ def env_file() -> str | None:
     return os.environ.get("MELTANO_DAG_ENV_FILE") or None
 
 
-# The tap's own rules (redaction, the portal list) are read from its source, in the project
-# or in the checkout holding these DAGs: the Airflow virtualenv does not install the tap,
-# and those modules need only the standard library, urllib3 and pendulum. Appended, so an
+# The tap's own rules (redaction, the portal list) are read from its source: in the project,
+# else in a folder above these DAGs. The Airflow virtualenv does not install the tap, and
+# those modules need only the standard library, urllib3 and pendulum. Appended, so an
 # installed tap would win.
 TAP_SOURCE = next(
     (
         root
-        for root in (project_root(), Path(__file__).resolve().parents[3])
-        if (root / "tap_hubspot_activity").is_dir()
+        for root in (project_root(), *Path(__file__).resolve().parents)
+        if (root / "tap_hubspot_activity" / "__init__.py").is_file()
     ),
-    project_root(),
+    None,
 )
-if str(TAP_SOURCE) not in sys.path:
+if TAP_SOURCE is not None and str(TAP_SOURCE) not in sys.path:
     sys.path.append(str(TAP_SOURCE))
 
 from tap_hubspot_activity.engine.redaction import Redactor  # noqa: E402, TC001 - fleet.py runs it
