@@ -281,6 +281,16 @@ def test_the_caption_seed_is_the_schemas(events):
     }
     assert seeded == expected
     categories = {c["uid"]: c["caption"] for c in schema["categories"]["attributes"].values()}
+    # The class seed (ocsf_select's names) is the schema's too.
+    assert {int(r["class_uid"]): r for r in seed("ocsf_classes")} == {
+        uid: {
+            "class_uid": str(uid),
+            "class_name": classes[uid]["caption"],
+            "category_uid": str(classes[uid]["category_uid"]),
+            "category_name": categories[classes[uid]["category_uid"]],
+        }
+        for uid in OCSF_CLASSES
+    }
     for row in events:
         ocsf_class = classes[row["class_uid"]]
         assert row["class_name"] == ocsf_class["caption"]

@@ -1,7 +1,8 @@
 {#-
-  Helpers of the OCSF models (models/ocsf/): JSON built in the warehouse, the same on
-  PostgreSQL (jsonb) and Snowflake (VARIANT/OBJECT), and the common attributes every
-  OCSF event carries.
+  Helpers of the OCSF models (models/ocsf/): the common attributes every OCSF event
+  carries, and the objects several classes share. The JSON is built with the shims of
+  cross_database.sql (ocsf_object, ocsf_array, ocsf_event: jsonb on PostgreSQL,
+  VARIANT/OBJECT on Snowflake); the classes are the seed ocsf_classes.
 
   OCSF (https://schema.ocsf.io/1.8.0) has no null values: an attribute the source
   does not know is left out. PostgreSQL: jsonb_strip_nulls on the whole event;
@@ -12,135 +13,6 @@
 
 {#- The OCSF version the models produce. -#}
 {% macro ocsf_version() -%}1.8.0{%- endmacro %}
-
-
-{#- A JSON object from [key, SQL expression] pairs. -#}
-{% macro ocsf_object(pairs) -%}
-  {{ return(adapter.dispatch('ocsf_object', 'hubspot_activity')(pairs)) }}
-{%- endmacro %}
-
-{% macro default__ocsf_object(pairs) -%}
-  jsonb_build_object(
-    {%- for key, value in pairs %}
-    '{{ key }}', {{ value }}{{ "," if not loop.last }}
-    {%- endfor %}
-  )
-{%- endmacro %}
-
-{% macro snowflake__ocsf_object(pairs) -%}
-  object_construct(
-    {%- for key, value in pairs %}
-    '{{ key }}', {{ value }}{{ "," if not loop.last }}
-    {%- endfor %}
-  )
-{%- endmacro %}
-
-
-{#- A JSON array of SQL expressions (none of them null). -#}
-{% macro ocsf_array(values) -%}
-  {{ return(adapter.dispatch('ocsf_array', 'hubspot_activity')(values)) }}
-{%- endmacro %}
-
-{% macro default__ocsf_array(values) -%}
-  jsonb_build_array({{ values | join(', ') }})
-{%- endmacro %}
-
-{% macro snowflake__ocsf_array(values) -%}
-  array_construct({{ values | join(', ') }})
-{%- endmacro %}
-
-
-{#- The whole event: an object without null members, at any depth. -#}
-{% macro ocsf_event(pairs) -%}
-  {{ return(adapter.dispatch('ocsf_event', 'hubspot_activity')(pairs)) }}
-{%- endmacro %}
-
-{% macro default__ocsf_event(pairs) -%}
-  jsonb_strip_nulls({{ default__ocsf_object(pairs) }})
-{%- endmacro %}
-
-{% macro snowflake__ocsf_event(pairs) -%}
-  {{ snowflake__ocsf_object(pairs) }}
-{%- endmacro %}
-
-
-{#- A timestamp with time zone as epoch milliseconds (OCSF timestamp_t). -#}
-{% macro ocsf_epoch_ms(expression) -%}
-  {{ return(adapter.dispatch('ocsf_epoch_ms', 'hubspot_activity')(expression)) }}
-{%- endmacro %}
-
-{% macro default__ocsf_epoch_ms(expression) -%}
-  cast(floor(extract(epoch from {{ expression }}) * 1000) as {{ dbt.type_bigint() }})
-{%- endmacro %}
-
-{#- Snowflake: whole milliseconds of the epoch microseconds. date_part(epoch_millisecond)
-    is the same on Snowflake (it truncates), but fakesnow rounds it to the nearest
-    millisecond (a load time of ...384682 us gives ...385), so the microseconds are
-    floored here, as on PostgreSQL. -#}
-{% macro snowflake__ocsf_epoch_ms(expression) -%}
-  cast(floor(date_part(epoch_microsecond, {{ expression }}) / 1000) as {{ dbt.type_bigint() }})
-{%- endmacro %}
-
-
-{#- A timestamp with time zone as RFC 3339 text in UTC with milliseconds, the way
-    HubSpot writes its times (metadata.original_time). -#}
-{% macro ocsf_iso_utc(expression) -%}
-  {{ return(adapter.dispatch('ocsf_iso_utc', 'hubspot_activity')(expression)) }}
-{%- endmacro %}
-
-{% macro default__ocsf_iso_utc(expression) -%}
-  to_char({{ expression }} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-{%- endmacro %}
-
-{#- Snowflake's documented format elements (FF3: milliseconds; double-quoted text is
-    printed as is, without the quotes). fakesnow prints the quotes too ('...313"Z"'), so
-    there the text differs; Snowflake's documentation is followed here. -#}
-{% macro snowflake__ocsf_iso_utc(expression) -%}
-  to_varchar(convert_timezone('UTC', {{ expression }}), 'YYYY-MM-DD"T"HH24:MI:SS.FF3"Z"')
-{%- endmacro %}
-
-
-{#- The UTC calendar day of a timestamp with time zone (the export's day partition). -#}
-{% macro ocsf_utc_day(expression) -%}
-  {{ return(adapter.dispatch('ocsf_utc_day', 'hubspot_activity')(expression)) }}
-{%- endmacro %}
-
-{% macro default__ocsf_utc_day(expression) -%}
-  cast(({{ expression }} at time zone 'UTC') as date)
-{%- endmacro %}
-
-{% macro snowflake__ocsf_utc_day(expression) -%}
-  cast(convert_timezone('UTC', {{ expression }}) as date)
-{%- endmacro %}
-
-
-{#- A top-level member of the event JSON, as JSON (the export's columns). -#}
-{% macro ocsf_member(column, key) -%}
-  {{ return(adapter.dispatch('ocsf_member', 'hubspot_activity')(column, key)) }}
-{%- endmacro %}
-
-{% macro default__ocsf_member(column, key) -%}
-  ({{ column }} -> '{{ key }}')
-{%- endmacro %}
-
-{% macro snowflake__ocsf_member(column, key) -%}
-  {{ column }}:"{{ key }}"
-{%- endmacro %}
-
-
-{#- A quoted column name for an OCSF attribute that is an SQL keyword (user, group,
-    time): "user" on PostgreSQL, "USER" on Snowflake (unquoted names are upper case). -#}
-{% macro ocsf_col(name) -%}
-  {{ return(adapter.dispatch('ocsf_col', 'hubspot_activity')(name)) }}
-{%- endmacro %}
-
-{% macro default__ocsf_col(name) -%}
-  {{ adapter.quote(name) }}
-{%- endmacro %}
-
-{% macro snowflake__ocsf_col(name) -%}
-  "{{ name | upper }}"
-{%- endmacro %}
 
 
 {#- A user object from an id and an e-mail address: null when both are, unless the
@@ -170,18 +42,9 @@
     class's own [key, SQL expression] members of the event, `profiles` the OCSF
     profiles they use (metadata.profiles; e.g. host, which brings actor to the
     Application Activity and Findings classes). It continues the model's
-    `with` list: `with mapped as (...), {{ ocsf_select('mapped', 3002, [...]) }}`. -#}
+    `with` list: `with mapped as (...), {{ ocsf_select('mapped', 3002, [...]) }}`.
+    The class's name and category come from the seed ocsf_classes. -#}
 {% macro ocsf_select(mapped, class_uid, extra, profiles=[]) %}
-{%- set classes = {
-    2004: ['Detection Finding', 2, 'Findings'],
-    3001: ['Account Change', 3, 'Identity & Access Management'],
-    3002: ['Authentication', 3, 'Identity & Access Management'],
-    3004: ['Entity Management', 3, 'Identity & Access Management'],
-    3005: ['User Access Management', 3, 'Identity & Access Management'],
-    3006: ['Group Management', 3, 'Identity & Access Management'],
-    6001: ['Web Resources Activity', 6, 'Application Activity'],
-} -%}
-{%- set class_name, category_uid, category_name = classes[class_uid] -%}
 -- status_id 0 (Unknown) where the source does not say: OCSF's base event defines it
 -- for every class, and a reader filtering on it must not lose rows to a null.
 statused as (
@@ -194,10 +57,15 @@ statused as (
 named as (
     select
         statused.*,
+        ocsf_classes.class_name as ocsf_class_name,
+        ocsf_classes.category_uid as ocsf_category_uid,
+        ocsf_classes.category_name as ocsf_category_name,
         activity_captions.caption as activity_caption,
         severity_captions.caption as severity,
         status_captions.caption as status
     from statused
+    inner join {{ ref('ocsf_classes') }} as ocsf_classes
+        on ocsf_classes.class_uid = {{ class_uid }}
     left join {{ ref('ocsf_enum_captions') }} as activity_captions
         on activity_captions.class_uid = {{ class_uid }}
         and activity_captions.attribute = 'activity_id'
@@ -218,7 +86,7 @@ common as (
         {{ ocsf_epoch_ms('occurred_at') }} as time_ms,
         {{ class_uid }} * 100 + activity_id as type_uid,
         coalesce(activity_name, activity_caption) as ocsf_activity_name,
-        {{ dbt.concat(["'" ~ class_name ~ ": '", 'activity_caption']) }} as type_name,
+        {{ dbt.concat(['ocsf_class_name', "': '", 'activity_caption']) }} as type_name,
         {{ hs_as_text('portal_id') }} as tenant_uid,
         {{ ocsf_iso_utc('occurred_at') }} as original_time
     from named
@@ -233,11 +101,11 @@ select
     cast(original_time as {{ dbt.type_string() }}) as metadata_original_time,
     time_ms as time,
     occurred_at as time_dt,
-    {{ ocsf_utc_day('occurred_at') }} as event_day,
-    {{ category_uid }} as category_uid,
-    cast('{{ category_name }}' as {{ dbt.type_string() }}) as category_name,
+    {{ hs_utc_date('occurred_at') }} as event_day,
+    ocsf_category_uid as category_uid,
+    cast(ocsf_category_name as {{ dbt.type_string() }}) as category_name,
     {{ class_uid }} as class_uid,
-    cast('{{ class_name }}' as {{ dbt.type_string() }}) as class_name,
+    cast(ocsf_class_name as {{ dbt.type_string() }}) as class_name,
     activity_id,
     cast(ocsf_activity_name as {{ dbt.type_string() }}) as activity_name,
     type_uid,
@@ -258,10 +126,10 @@ select
     {{ ocsf_event([
         ['activity_id', 'activity_id'],
         ['activity_name', 'ocsf_activity_name'],
-        ['category_uid', category_uid | string],
-        ['category_name', "'" ~ category_name ~ "'"],
+        ['category_uid', 'ocsf_category_uid'],
+        ['category_name', 'ocsf_category_name'],
         ['class_uid', class_uid | string],
-        ['class_name', "'" ~ class_name ~ "'"],
+        ['class_name', 'ocsf_class_name'],
         ['type_uid', 'type_uid'],
         ['type_name', 'type_name'],
         ['severity_id', 'severity_id'],

@@ -14,12 +14,8 @@ interval* timetable in UTC, whatever `[scheduler] create_cron_data_intervals` sa
 The worker's own environment (credentials, MELTANO_ENVIRONMENT, ...) is inherited,
 never rendered, so secrets do not end up in Airflow's rendered-template records.
 
-Environment of the DAG processor and the workers:
-    MELTANO_PROJECT_ROOT    the Meltano project (default: three levels above this file)
-    MELTANO_BIN             the meltano executable (default: `meltano` on PATH, else
-                            <project>/.venv/bin/meltano)
-    MELTANO_DAG_ENV_FILE    a dotenv file for meltano (`meltano --env-file`) instead of
-                            <project>/.env; variables set in the environment still win
+Environment of the DAG processor and the workers (besides the MELTANO_PROJECT_ROOT,
+MELTANO_BIN, MELTANO_DAG_ENV_FILE and MELTANO_SYS_DIR_ROOT of meltano_project.py):
     MELTANO_DAG_LOCK_FILE   the lock that lets one task of this project run Meltano at a
                             time on a host (default <sys dir>/airflow.lock; "none": no
                             lock). <sys dir> is Meltano's MELTANO_SYS_DIR_ROOT, by
@@ -39,13 +35,26 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import pendulum
+
+# The module beside this file: Airflow 3 puts the DAG bundle's folder on sys.path, a bare
+# DagBag (or a copy of these files elsewhere) may not.
+sys.path.append(str(Path(__file__).resolve().parent))
+from meltano_project import (  # noqa: E402
+    MeltanoNotFoundError,
+    env_file,
+    error_lines,
+    meltano_bin,
+    meltano_command,
+    project_root,
+    sys_dir,
+)
 
 try:  # Airflow 3
     from airflow.providers.standard.operators.bash import BashOperator
@@ -55,14 +64,11 @@ except ImportError:  # Airflow 2.x (2.11.2 parses and renders these DAGs; CI tes
     from airflow.operators.bash import BashOperator
     from airflow.timetables.interval import CronDataIntervalTimetable
 
-PROJECT_ROOT = Path(
-    os.environ.get("MELTANO_PROJECT_ROOT") or Path(__file__).resolve().parents[3]
-).resolve()
+PROJECT_ROOT = project_root()
+SYS_DIR = sys_dir()
+ENV_FILE = env_file()
 LIST_TIMEOUT_S = float(os.environ.get("MELTANO_DAG_LIST_TIMEOUT") or 20)
 TASK_TIMEOUT = timedelta(minutes=int(os.environ.get("MELTANO_DAG_TASK_TIMEOUT_MINUTES") or 180))
-ENV_FILE = os.environ.get("MELTANO_DAG_ENV_FILE") or None
-# Meltano's system directory: MELTANO_SYS_DIR_ROOT, else <project>/.meltano.
-SYS_DIR = Path(os.environ.get("MELTANO_SYS_DIR_ROOT") or PROJECT_ROOT / ".meltano")
 # The lock stays here because these DAGs are two DAGs of ONE portal (the worker's
 # TAP_HUBSPOT_ACTIVITY_* credentials): on the 1st at 00:00 the hourly and the monthly
 # DAG start together. Two `meltano run`s of one tap in one project share
@@ -94,24 +100,6 @@ class MeltanoScheduleError(RuntimeError):
     """The schedules could not be listed: the DAG file fails to import, with this message."""
 
 
-def meltano_bin() -> str:
-    """The meltano executable, as an absolute path when one is found."""
-    configured = os.environ.get("MELTANO_BIN")
-    if configured:
-        return configured
-    found = shutil.which("meltano")
-    if found:
-        return found
-    local = PROJECT_ROOT / ".venv" / "bin" / "meltano"
-    if local.exists():
-        return str(local)
-    msg = (
-        "meltano is not on PATH and not in the project's .venv; set MELTANO_BIN "
-        f"(project: {PROJECT_ROOT})"
-    )
-    raise MeltanoScheduleError(msg)
-
-
 def project_files() -> list[Path]:
     """meltano.yml and the files its include_paths match."""
     meltano_yml = PROJECT_ROOT / "meltano.yml"
@@ -128,11 +116,6 @@ def project_files() -> list[Path]:
     for pattern in patterns:
         files.extend(sorted(p for p in PROJECT_ROOT.glob(pattern) if p.is_file()))
     return files
-
-
-def meltano_command(executable: str, *args: str) -> list[str]:
-    """A meltano command line, with the env file when one is configured."""
-    return [executable, *(["--env-file", ENV_FILE] if ENV_FILE else []), *args]
 
 
 def bash_command(executable: str, *args: str) -> str:
@@ -168,7 +151,10 @@ def list_schedules() -> dict:
     included file changed. Failures raise MeltanoScheduleError, which Airflow shows as
     this file's import error.
     """
-    executable = meltano_bin()
+    try:
+        executable = meltano_bin()
+    except MeltanoNotFoundError as exc:
+        raise MeltanoScheduleError(str(exc)) from exc
     cached = cache_dir() / f"schedules-{fingerprint(executable)}.json"
     try:
         return json.loads(cached.read_text())
@@ -196,9 +182,7 @@ def list_schedules() -> dict:
         raise MeltanoScheduleError(msg) from exc
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
-        # Meltano's own error lines, not the traceback box around them.
-        errors = [line for line in lines if re.search(r"\[(error|critical)\b|Error:", line)]
-        detail = "\n".join(errors[:10] or lines[-15:])
+        detail = "\n".join(error_lines(lines, 10) or lines[-15:])
         msg = f"`{shlex.join(command)}` exited {result.returncode} in {PROJECT_ROOT}:\n{detail}"
         raise MeltanoScheduleError(msg)
     try:
@@ -300,7 +284,7 @@ def build_dag(schedule: dict, executable: str, *, job: bool) -> DAG:
 def build_dags() -> dict[str, DAG]:
     """Every schedule's DAG by dag id."""
     listed = list_schedules()
-    executable = meltano_bin()
+    executable = meltano_bin()  # found by list_schedules
     dags = {}
     for schedule in listed["schedules"].get("job", []):
         dag = build_dag(schedule, executable, job=True)
