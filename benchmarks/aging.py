@@ -2,10 +2,10 @@
 
 Every load time of the warehouse (the loader's `_sdc_batched_at`, the models'
 `loaded_at`, the watermarks) is moved back by the same interval, then the tables are
-vacuumed. The models' cutoff is their newest load less the 60-minute lookback: aged two
-hours, the backfill lies before the cutoff of the hour after next (benchmarks/warehouse.py
-loads and builds two hours: the first re-reads the backfill, as after a real one; the
-second is the steady state).
+vacuumed, as if the backfill had been loaded and built long ago. Staging's cutoff is its
+newest load less the 60-minute lookback: aged two hours, the backfill lies before the
+cutoff of the hour after next (benchmarks/warehouse.py loads and builds two hours: in the
+first staging re-reads the backfill, as after a real one; the second is the steady state).
 """
 
 from __future__ import annotations

@@ -29,9 +29,10 @@ events as (
     from {{ ref('activity_events') }}
     {%- if is_incremental() %}
     -- From the earliest new event's UTC day (a literal: one range of the index; none
-    -- when nothing is new), then narrowed to the touched days by the join below.
+    -- when nothing is new: a day far ahead, yet inside DuckDB's nanosecond timestamps,
+    -- which fakesnow uses), then narrowed to the touched days by the join below.
     {%- set earliest_new_day -%}
-        select coalesce(cast({{ hs_naive_utc('min(occurred_at)') }} as date), cast('9999-12-31' as date))
+        select coalesce(cast({{ hs_naive_utc('min(occurred_at)') }} as date), cast('2200-01-01' as date))
         from {{ ref('activity_events') }}
         where loaded_at > {{ hs_watermark() }}
     {%- endset %}
