@@ -57,7 +57,7 @@ test: install airflow-install lint
 lint: $(VENV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy tap_hubspot_activity
+	$(BIN)/mypy tap_hubspot_activity hubspot_activity_investigate
 
 # The install step is told as it runs (stdlib Python, before the venv exists): on a cold
 # machine pip is quiet for a minute, and a demo must never look hung.
