@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import statistics
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -78,6 +79,7 @@ def render(volumes: list[Volume], header: str) -> str:
     lines += ["h1: the first hour after the backfill; h2: the next hour (the steady state).", ""]
     lines += _cpu_split(volumes)
     lines += _growth(volumes)
+    lines += _investigation(volumes)
     for vol in volumes:
         builds = [("first build", vol.build)] + [(h.label, h.build) for h in vol.hours]
         for label, build in builds:
@@ -147,3 +149,28 @@ def _growth(volumes: list[Volume]) -> list[str]:
         ]
         lines.append("")
     return lines
+
+
+def _investigation(volumes: list[Volume]) -> list[str]:
+    """Per volume and question (benchmarks/investigation.py): ms per ask, rows, seq scans."""
+    rows = [["question", "volume", "asks", "p50 ms", "p95 ms", "max ms", "rows/ask", "seq scans"]]
+    for vol in volumes:
+        for timing in vol.questions:
+            ms = sorted(s * 1000 for s in timing.seconds)
+            p95 = statistics.quantiles(ms, n=20, method="inclusive")[-1] if len(ms) > 1 else ms[0]
+            rows.append(
+                [
+                    timing.question,
+                    vol.name,
+                    str(len(ms)),
+                    f"{statistics.median(ms):.1f}",
+                    f"{p95:.1f}",
+                    f"{ms[-1]:.1f}",
+                    f"{timing.rows / len(ms):.0f}",
+                    f"{timing.seq_scans}/{len(ms)}",
+                ]
+            )
+    if len(rows) == 1:
+        return []
+    title = "Investigation: each question through the query layer, as `hubspot-activity ask`:"
+    return [title, "", *_table(rows), ""]

@@ -6,7 +6,7 @@ import dataclasses
 import typing as t
 
 if t.TYPE_CHECKING:
-    from benchmarks import pipeline
+    from benchmarks import investigation, pipeline
 
 
 @dataclasses.dataclass
@@ -21,6 +21,7 @@ class Volume:
     loaded: dict[str, int] = dataclasses.field(default_factory=dict)
     build: pipeline.Build | None = None
     hours: list[Hour] = dataclasses.field(default_factory=list)
+    questions: list[investigation.Timing] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass

@@ -13,7 +13,8 @@ of the tap, Meltano, the target and the PostgreSQL server (benchmarks.proctree);
 invoke dbt-postgres:build`; then the emulator restarted one hour later (same seed), an
 incremental `meltano run` from the state Meltano kept, and dbt build again (the first
 hourly build after a backfill: it re-reads the history, loaded within the lookback); then
-one more hour, loaded and built (the steady state an hourly job lives in). See
+one more hour, loaded and built (the steady state an hourly job lives in); then the
+analyst's questions, each ~20 times (benchmarks/investigation.py). See
 benchmarks/README.md. A measuring tool: it prints one table and exits 0 unless a load fails.
 """
 
@@ -31,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import aging, pipeline
+from benchmarks import aging, investigation, pipeline
 from benchmarks.cli_runs import git_commit, run_cli, versions
 from benchmarks.emulators import UNLIMITED, emulator
 from benchmarks.report import render
@@ -133,6 +134,10 @@ def bench_volume(vol: Volume, workdir: Path, args: argparse.Namespace) -> Volume
                 vol.hours[-1].build = pipeline.dbt_build(
                     f"build-hour{hour}", env, home, wh.pid, args.dbt_timeout
                 )
+        if not args.no_dbt:
+            say(f"{vol.name}: investigation: each question {investigation.REPEATS} times")
+            analytics = f"{pipeline.SCHEMA}_analytics"
+            vol.questions = investigation.bench(wh, analytics, NOW + 2 * HOUR)
     finally:
         warehouse.stop(home / "pgdata")
         # The data directory is the bulk of the work dir (GBs at 1M): drop it unless kept.

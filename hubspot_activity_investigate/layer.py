@@ -124,12 +124,16 @@ def _run(
             raise InvestigationError(unknown)
 
 
+def capped(query: Query, limit: int) -> tuple[sql.Composed, dict[str, t.Any]]:
+    """The statement a question runs: ordered, one row past the cap (to know it was hit)."""
+    statement = sql.SQL("{} order by {} limit %(row_cap)s").format(query.select, query.order)
+    return statement, {**query.values, "row_cap": limit + 1}
+
+
 def _answer(
     name: str, conn: psycopg.Connection[t.Any], query: Query, limit: int, settings: Settings
 ) -> Answer:
-    statement = sql.SQL("{} order by {} limit %(row_cap)s").format(query.select, query.order)
-    values = {**query.values, "row_cap": limit + 1}
-    columns, rows = _described(conn, statement, values, settings)
+    columns, rows = _described(conn, *capped(query, limit), settings)
     more = 0
     if len(rows) > limit:
         rows = rows[:limit]

@@ -20,6 +20,7 @@ detections found.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -140,6 +141,25 @@ def summarize(env: dict[str, str], analytics: str, schema: str) -> None:
     report_evidence(env, analytics)
 
 
+def investigate_hint(analytics: str, *, own_warehouse: bool) -> str:
+    """How to ask the warehouse a question: the CLI, and an MCP client's configuration."""
+    where = [] if own_warehouse else ["--demo"]
+    schema = (
+        {} if analytics == f"{EMULATOR_SCHEMA}_analytics" else {"DBT_POSTGRES_SCHEMA": analytics}
+    )
+    prefix = "".join(f"{key}={value} " for key, value in schema.items())
+    ask = f"{prefix}.venv/bin/hubspot-activity ask failed-logins --since 7d {' '.join(where)}"
+    client = {"command": str(ROOT / ".venv" / "bin" / "hubspot-activity"), "args": ["mcp", *where]}
+    return (
+        "Ask the warehouse a question (README: Investigating):\n"
+        f"  {ask.rstrip()}\n"
+        "  .venv/bin/hubspot-activity questions     # all of them: timeline, detections, ...\n"
+        "or from an MCP client (Claude Desktop, an agent), the same questions as tools:\n"
+        f"  {json.dumps(client | ({'env': schema} if schema else {}))}"
+        + ("  (env: your DBT_POSTGRES_* or TARGET_POSTGRES_* too)" if own_warehouse else "")
+    )
+
+
 def main() -> int:
     """Run the demo end to end."""
     DEMO_DIR.mkdir(exist_ok=True)
@@ -197,6 +217,7 @@ def main() -> int:
         say()
         analytics = run_dbt({**visible, **env}, schema, full_refresh=full_refresh)
         summarize(summary_env, analytics, schema)
+        say("\n" + investigate_hint(analytics, own_warehouse=own_warehouse))
     finally:
         # Stop first, print after: a closed stdout must not leave processes behind.
         stopped = []
