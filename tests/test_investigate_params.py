@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 
-from hubspot_activity_investigate import params, settings
+from hubspot_activity_investigate import cli, params, settings
 from hubspot_activity_investigate.errors import InvestigationError
 
 NOW = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)  # a Thursday
@@ -125,3 +129,25 @@ def test_settings_follow_the_dbt_profile_and_hide_the_password():
     assert "target-secret" not in repr(found) + found.describe()
     with pytest.raises(InvestigationError, match="not a port number"):
         settings.from_env({**env, "TARGET_POSTGRES_PORT": "x"})
+
+
+def test_the_readme_examples_parse_and_its_mcp_configuration_connects_as_described():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    body = readme.split("\n## Investigating\n", 1)[1].split("\n## ", 1)[0]
+    commands = re.search(r"```bash\n(.*?)```", body, re.DOTALL).group(1)
+    parser = cli.build_parser()
+    for line in commands.splitlines():
+        argv = shlex.split(line.split("#", 1)[0])
+        assert argv[0] == ".venv/bin/hubspot-activity"
+        parser.parse_args(argv[1:])
+    client = json.loads(re.search(r"```json\n(.*?)```", body, re.DOTALL).group(1))
+    server = client["mcpServers"]["hubspot-activity"]
+    assert server["command"].endswith("/.venv/bin/hubspot-activity")
+    assert server["args"] == ["mcp"]
+    found = settings.from_env(server["env"])
+    assert (found.host, found.user, found.dbname, found.schema) == (
+        "warehouse.internal",
+        "analyst_readonly",
+        "analytics",
+        "hubspot_activity_analytics",
+    )
