@@ -167,7 +167,10 @@ class Tools:
 
 def build_server(settings: Callable[[], Settings]) -> MCPServer[t.Any]:
     """The server, a tool per question; `settings()` gives the warehouse or raises."""
-    server: MCPServer[t.Any] = MCPServer("hubspot-activity", instructions=INSTRUCTIONS)
+    # WARNING: stderr is the client's log; per-call lines (and --demo's pg_ctl) are noise.
+    server: MCPServer[t.Any] = MCPServer(
+        "hubspot-activity", instructions=INSTRUCTIONS, log_level="WARNING"
+    )
     tools = Tools(settings)
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
     for question in QUESTIONS.values():
