@@ -5,6 +5,7 @@
     hubspot-activity ask evidence-summary --month october --demo
     hubspot-activity questions          # what can be asked
     hubspot-activity mcp [--demo]       # an MCP server over stdio
+    hubspot-activity mcp --http 8765    # or streamable HTTP on 127.0.0.1:8765/mcp
 
 The warehouse: DBT_POSTGRES_* falling back to TARGET_POSTGRES_* (as the dbt profile),
 or --demo for the demo's embedded one. Anything that goes wrong is one line on stderr
@@ -62,7 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--format", choices=("table", "json", "csv"), default="table")
         _demo_flag(sub)
     commands.add_parser("questions", help="list the questions")
-    _demo_flag(commands.add_parser("mcp", help="serve the questions as MCP tools over stdio"))
+    mcp = commands.add_parser("mcp", help="serve the questions as MCP tools over stdio")
+    mcp.add_argument(
+        "--http",
+        type=int,
+        metavar="PORT",
+        help="serve streamable HTTP on 127.0.0.1:PORT (path /mcp) instead of stdio",
+    )
+    _demo_flag(mcp)
     return parser
 
 
@@ -97,12 +105,12 @@ def _ask(args: argparse.Namespace, names: t.Iterable[str]) -> str:
         return render(ask(args.question, raw, found), args.format)
 
 
-def _serve(*, demo: bool) -> None:
+def _serve(*, demo: bool, http_port: int | None) -> None:
     from hubspot_activity_investigate.mcp_server import serve  # noqa: PLC0415 - needs mcp
 
     try:
         with _warehouse(demo=demo) as found:
-            serve(lambda: found)
+            serve(lambda: found, http_port)
     except InvestigationError as exc:
         # Serve anyway: each tool call answers with why there is no warehouse.
         problem = str(exc)
@@ -110,7 +118,7 @@ def _serve(*, demo: bool) -> None:
         def missing() -> Settings:
             raise InvestigationError(problem)
 
-        serve(missing)
+        serve(missing, http_port)
 
 
 def _missing_extra(command: str | None) -> str | None:
@@ -135,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             for question in QUESTIONS.values():
                 print(f"{question.name:20} {question.summary}")  # noqa: T201
         elif args.command == "mcp":
-            _serve(demo=args.demo)
+            _serve(demo=args.demo, http_port=args.http)
         else:
             print(_ask(args, QUESTIONS[args.question].params))  # noqa: T201
     except InvestigationError as exc:

@@ -1,4 +1,4 @@
-"""The questions as MCP tools (the official SDK's MCPServer), over stdio.
+"""The questions as MCP tools (the official SDK's MCPServer), over stdio or loopback HTTP.
 
 One tool per question, with typed, described parameters; each answer is the layer's
 (rows, rowCount, moreRows). Bad input, an unknown user or an unreachable warehouse is
@@ -47,6 +47,8 @@ Until = t.Annotated[str | None, Field(description=HELP["until"])]
 AsOf = t.Annotated[str | None, Field(description=HELP["as_of"])]
 Limit = t.Annotated[int, Field(description=HELP["limit"], ge=1, le=MAX_LIMIT)]
 Result = dict[str, t.Any]
+# --http serves here only: the questions carry no authentication of their own.
+LOOPBACK = "127.0.0.1"
 
 
 class Tools:
@@ -188,6 +190,10 @@ def _text(value: object) -> str | int | None:
     return t.cast("str | int | None", value)
 
 
-def serve(settings: Callable[[], Settings]) -> None:
-    """Serve over stdio until the client closes the connection."""
-    build_server(settings).run("stdio")
+def serve(settings: Callable[[], Settings], http_port: int | None = None) -> None:
+    """Serve over stdio until the client closes it, or over streamable HTTP on loopback."""
+    server = build_server(settings)
+    if http_port is None:
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host=LOOPBACK, port=http_port)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import time
 import typing as t
 
 import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 from hubspot_activity_investigate.catalog import QUESTIONS
 from tests.investigate_support import (
@@ -177,3 +181,42 @@ def test_an_unreachable_warehouse_is_a_tool_error_without_the_password(env, tmp_
     assert "cannot connect to the warehouse" in text_of(result)
     assert PASSWORD not in text_of(result) + stderr
     assert "Traceback" not in stderr
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"nothing listens on 127.0.0.1:{port}")
+
+
+def test_streamable_http_on_loopback(dbt_build, env, tmp_path):
+    port = closed_port()
+    log = (tmp_path / "http-server.log").open("wb")
+    server = subprocess.Popen(
+        [str(CLI), "mcp", "--http", str(port)], env=env, stdout=log, stderr=log
+    )
+    try:
+        wait_for_port(port, server)
+
+        async def work():
+            async with (
+                streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write),
+                ClientSession(read, write) as client,
+            ):
+                await client.initialize()
+                tools = (await client.list_tools()).tools
+                return tools, await client.call_tool("pipeline_health", {})
+
+        tools, health = anyio.run(work)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+    assert {tool.name for tool in tools} == TOOLS
+    assert structured(health)["rowCount"] == len(dbt_build.model("pipeline_health"))
+    assert PASSWORD not in (tmp_path / "http-server.log").read_text()
