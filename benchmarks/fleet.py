@@ -165,6 +165,7 @@ def main(argv: list[str]) -> int:  # noqa: C901, PLR0915
             "MELTANO_DATABASE_URI": state_uri.replace("postgresql://", "postgresql+psycopg://"),
             "MELTANO_ENVIRONMENT": "dev",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
             "MELTANO_PROJECT_ROOT": str(REPO),
             "MELTANO_BIN": str(MELTANO),
             "MELTANO_DAG_ENV_FILE": str(work / "empty.env"),

@@ -57,6 +57,7 @@ def meltano_env(home: Path, wh: t.Any, settings: dict[str, str]) -> dict[str, st
             "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
             "MELTANO_ENVIRONMENT": "dev",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
             "NO_COLOR": "1",
             "PIPELINE_ENV_FILE": str(empty),
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,

@@ -107,11 +107,13 @@ def run_tap(
     stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     log_buffer = io.StringIO()
     handler = logging.StreamHandler(log_buffer)
-    handler.setLevel(logging.DEBUG)
     root = logging.getLogger()
     root.addHandler(handler)
     previous_level = root.level
-    root.setLevel(logging.DEBUG)
+    # INFO, as the tap logs by default: at DEBUG every request of urllib3 and every
+    # property of singer-sdk's catalog is formatted twice (here and in pytest's capture),
+    # a tenth of the CPU of the in-process tests, and no test reads a DEBUG line.
+    root.setLevel(logging.INFO)
     run = TapRun()
     try:
         with redirect_stdout(stdout):
@@ -167,6 +169,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """The run's shared folder (tests/shared.py), and set-up time per fixture."""
+    # The commands the tests start (the tap, Meltano and its plugins, dbt, Airflow) keep
+    # the bytecode they compile: with PYTHONDONTWRITEBYTECODE set, as on many CI images,
+    # each start would compile the project's own modules again.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     shared.start_run()
     config.pluginmanager.register(fixture_timing.FixtureTimer(), "fixture-timer")
 
@@ -246,6 +252,8 @@ def meltano_env(
             "MELTANO_DATABASE_URI": f"sqlite:///{home / 'meltano.db'}",
             "MELTANO_ENVIRONMENT": "dev",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            # Meltano asks pypi.org for its latest version once a day: no test goes online.
+            "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
             "NO_COLOR": "1",
             "PIPELINE_ENV_FILE": str(empty),
         }
