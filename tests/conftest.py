@@ -169,10 +169,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """The run's shared folder (tests/shared.py), and set-up time per fixture."""
-    # The commands the tests start (the tap, Meltano and its plugins, dbt, Airflow) keep
-    # the bytecode they compile: with PYTHONDONTWRITEBYTECODE set, as on many CI images,
-    # each start would compile the project's own modules again.
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     shared.start_run()
     config.pluginmanager.register(fixture_timing.FixtureTimer(), "fixture-timer")
 
