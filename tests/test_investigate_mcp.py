@@ -28,18 +28,21 @@ from tests.investigate_support import (
 
 TOOLS = {name.replace("-", "_") for name in QUESTIONS}
 LISTS = {"types", "detections"}  # list parameters in MCP, comma-separated in the CLI
+SESSION_TIMEOUT_S = 120
 
 
 async def in_session(
     env: dict[str, str], errlog: t.TextIO, work: t.Callable[[ClientSession], t.Awaitable[t.Any]]
 ) -> t.Any:
     server = StdioServerParameters(command=str(CLI), args=["mcp"], env=env)
-    async with (
-        stdio_client(server, errlog=errlog) as (read, write),
-        ClientSession(read, write) as client,
-    ):
-        await client.initialize()
-        return await work(client)
+    # A server that hangs fails the test instead of holding the suite.
+    with anyio.fail_after(SESSION_TIMEOUT_S):
+        async with (
+            stdio_client(server, errlog=errlog) as (read, write),
+            ClientSession(read, write) as client,
+        ):
+            await client.initialize()
+            return await work(client)
 
 
 def session(env: dict[str, str], tmp_path, work) -> tuple[t.Any, str]:
@@ -204,13 +207,14 @@ def test_streamable_http_on_loopback(dbt_build, env, tmp_path):
         wait_for_port(port, server)
 
         async def work():
-            async with (
-                streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write),
-                ClientSession(read, write) as client,
-            ):
-                await client.initialize()
-                tools = (await client.list_tools()).tools
-                return tools, await client.call_tool("pipeline_health", {})
+            with anyio.fail_after(SESSION_TIMEOUT_S):
+                async with (
+                    streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write),
+                    ClientSession(read, write) as client,
+                ):
+                    await client.initialize()
+                    tools = (await client.list_tools()).tools
+                    return tools, await client.call_tool("pipeline_health", {})
 
         tools, health = anyio.run(work)
     finally:
