@@ -11,13 +11,10 @@ import contextlib
 import typing as t
 
 from hubspot_activity_investigate.errors import InvestigationError
-from hubspot_activity_investigate.settings import Settings
+from hubspot_activity_investigate.settings import Settings, analytics_schema
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
-
-# scripts/demo.py loads the emulator's data into this schema; dbt builds next to it.
-DEMO_SOURCE_SCHEMA = "hubspot_activity_emulator"
 
 
 @contextlib.contextmanager
@@ -38,7 +35,6 @@ def demo_settings(env: Mapping[str, str]) -> Iterator[Settings]:
     except (RuntimeError, OSError):
         msg = f"the demo warehouse did not start (see {data_dir / 'log'})"
         raise InvestigationError(msg) from None
-    source = env.get("DBT_SOURCE_SCHEMA") or DEMO_SOURCE_SCHEMA
     try:
         yield Settings(
             host=wh.host,
@@ -46,7 +42,7 @@ def demo_settings(env: Mapping[str, str]) -> Iterator[Settings]:
             user=wh.user,
             password=wh.password,
             dbname=wh.database,
-            schema=env.get("DBT_POSTGRES_SCHEMA") or f"{source}_analytics",
+            schema=analytics_schema(env, warehouse.EMULATOR_SCHEMA),
         )
     finally:
         if started:

@@ -37,6 +37,11 @@ class Settings:
         return f"{self.user}@{self.host}:{self.port}/{self.dbname}, schema {self.schema}"
 
 
+def analytics_schema(env: t.Mapping[str, str], source: str = "hubspot_activity") -> str:
+    """The models' schema: DBT_POSTGRES_SCHEMA, or <DBT_SOURCE_SCHEMA or source>_analytics."""
+    return env.get("DBT_POSTGRES_SCHEMA") or f"{env.get('DBT_SOURCE_SCHEMA') or source}_analytics"
+
+
 def _first(env: t.Mapping[str, str], *names: str) -> str:
     return next((env[name] for name in names if env.get(name)), "")
 
@@ -55,14 +60,13 @@ def from_env(env: t.Mapping[str, str]) -> Settings:
     if not (port.isascii() and port.isdigit()):
         msg = "DBT_POSTGRES_PORT / TARGET_POSTGRES_PORT is not a port number"
         raise InvestigationError(msg)
-    source = env.get("DBT_SOURCE_SCHEMA") or "hubspot_activity"
     return Settings(
         host=host,
         port=int(port),
         user=_first(env, "DBT_POSTGRES_USER", "TARGET_POSTGRES_USER") or "postgres",
         password=_first(env, "DBT_POSTGRES_PASSWORD", "TARGET_POSTGRES_PASSWORD"),
         dbname=_first(env, "DBT_POSTGRES_DBNAME", "TARGET_POSTGRES_DATABASE") or "postgres",
-        schema=env.get("DBT_POSTGRES_SCHEMA") or f"{source}_analytics",
+        schema=analytics_schema(env),
         sslmode=env.get("DBT_POSTGRES_SSLMODE") or "prefer",
     )
 

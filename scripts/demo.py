@@ -49,7 +49,7 @@ DEMO_SEED = os.environ.get("DEMO_SEED", "7")
 EMULATOR_TOKEN = "demo-emulator-token"  # noqa: S105
 EMULATOR_START_TIMEOUT_S = 60
 SCHEMA = "hubspot_activity"  # meltano.yml's default_target_schema
-EMULATOR_SCHEMA = "hubspot_activity_emulator"
+EMULATOR_SCHEMA = warehouse.EMULATOR_SCHEMA
 EMULATOR_STATE_SUFFIX = "emulator"
 
 

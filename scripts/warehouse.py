@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / ".demo" / "pgdata"
+# The schema `make demo` loads the emulator's data into (dbt builds <it>_analytics); a
+# real portal's data goes to meltano.yml's default, never mixed with it.
+EMULATOR_SCHEMA = "hubspot_activity_emulator"
 HOST = "127.0.0.1"
 USER = "postgres"
 # initdb ran with --auth=trust, and the server listens on loopback only: any password
