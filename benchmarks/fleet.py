@@ -183,11 +183,11 @@ def main(argv: list[str]) -> int:  # noqa: C901, PLR0915
         cluster.cli("db", "migrate")
         cluster.start()
         cluster.wait_for_dag(FLEET_DAG)
-        cluster.cli("dags", "unpause", FLEET_DAG)
+        cluster.unpause(FLEET_DAG)
         for n, pool in enumerate(pools):
             if n:
                 reset(pg, state_db)
-            cluster.cli("pools", "set", "hubspot_activity_fleet", str(pool), "benchmark")
+            cluster.set_pool("hubspot_activity_fleet", pool, "benchmark")
             run_id = f"bench-pool-{pool}-{n}"
             print(f"pool {pool}: DAG run {run_id} ...", flush=True)
             started = time.monotonic()

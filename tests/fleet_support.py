@@ -4,7 +4,9 @@
 `airflow dag-processor` and `airflow scheduler` (LocalExecutor) as separate processes,
 each in its own process group, with the metadata database on PostgreSQL. Everything it
 starts is stopped by `stop()` (SIGTERM to the group, then SIGKILL), and every wait is
-bounded.
+bounded. Pools, Connections, pausing and triggering go through the running api-server's
+REST API (the simple auth manager, every caller an admin, on 127.0.0.1 only): an
+`airflow` CLI call for each would start Airflow again, 4 CPU-s apiece.
 
 `RecordingEmulator` is the HubSpot emulator unchanged, plus the time of each API request
 it serves: one emulator per portal, so the request times of a portal are its own.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -132,6 +135,9 @@ def airflow_env(home: Path, metadata_uri: str, *, parallelism: int = 4) -> dict[
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
         "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        # The REST API without a login (AirflowCluster.api): the server listens on
+        # 127.0.0.1 only, for this run.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         # Parsed once at start: re-parsing every 30 s only takes CPU from the tasks.
@@ -169,6 +175,48 @@ class AirflowCluster:
             msg = f"airflow {' '.join(args[:2])} exited {result.returncode}:\n{tail}"
             raise RuntimeError(msg)
         return result
+
+    # -- the REST API (the api-server must be running) -----------------------------------
+
+    def api(self, method: str, path: str, body: dict[str, t.Any] | None = None) -> t.Any:
+        """One request to /api/v2; its JSON answer (None when empty)."""
+        request = urllib.request.Request(  # noqa: S310 - the cluster's own loopback URL
+            f"{self.env['AIRFLOW__API__BASE_URL']}/api/v2/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=CLI_TIMEOUT_S) as response:  # noqa: S310
+                payload = response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:2000]
+            msg = f"Airflow API {method} {path}: HTTP {exc.code}: {detail}"
+            raise RuntimeError(msg) from None
+        return json.loads(payload) if payload else None
+
+    def set_pool(self, name: str, slots: int, description: str) -> None:
+        """Create the pool, or change its slots."""
+        body = {"name": name, "slots": slots, "description": description}
+        if any(pool["name"] == name for pool in self.api("GET", "pools")["pools"]):
+            # The PATCH body names the pool "pool" and wants every field.
+            patch = {"pool": name, "slots": slots, "description": description}
+            self.api("PATCH", f"pools/{name}", patch | {"include_deferred": False})
+        else:
+            self.api("POST", "pools", body)
+
+    def add_connection(self, conn_id: str, conn_type: str, password: str) -> None:
+        body = {"connection_id": conn_id, "conn_type": conn_type, "password": password}
+        self.api("POST", "connections", body)
+
+    def delete_connection(self, conn_id: str) -> None:
+        self.api("DELETE", f"connections/{conn_id}")
+
+    def unpause(self, dag_id: str) -> None:
+        self.api("PATCH", f"dags/{dag_id}", {"is_paused": False})
+
+    def trigger(self, dag_id: str, run_id: str) -> None:
+        self.api("POST", f"dags/{dag_id}/dagRuns", {"dag_run_id": run_id, "logical_date": None})
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -248,9 +296,6 @@ class AirflowCluster:
         errors = self.cli("dags", "list-import-errors", check=False).stdout
         msg = f"DAG {dag_id} was not parsed within {timeout_s} s; import errors:\n{errors}"
         raise RuntimeError(msg)
-
-    def trigger(self, dag_id: str, run_id: str) -> None:
-        self.cli("dags", "trigger", dag_id, "--run-id", run_id)
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float) -> str:
         """The final state of a DAG run (success or failed)."""

@@ -6,7 +6,7 @@ on the embedded PostgreSQL. Meltano's state lives in another database of that se
 (MELTANO_DATABASE_URI), which every task reaches. Twelve HubSpot emulators, one per
 portal on its own loopback port, each accept only their portal's own credential:
   - p00..p08, p10: a token in an Airflow Connection (AIRFLOW_CONN_* variables, and p03's
-    in the metadata database, added with `airflow connections add`);
+    in the metadata database, added through Airflow's REST API);
   - p09: a token in an environment variable named by the portal list;
   - p11: OAuth, client id/secret and refresh token in one Connection.
 p03's token is revoked for the first DAG run: it fails alone, is retried by Airflow, and
@@ -234,19 +234,18 @@ def test_fleet_dag_fans_portals_out_over_airflow_workers(  # noqa: C901, PLR0912
     ensure_plugins(env, "tap-hubspot-activity", "target-postgres", "dbt-postgres")
 
     cluster = AirflowCluster(env, home / "airflow" / "components")  # its database migrated
-    cluster.cli("pools", "set", "hubspot_activity_fleet", "4", "HubSpot portals at once")
-    cluster.cli(
-        "connections", "add", conn_id(REVOKED), "--conn-type", "generic",
-        "--conn-password", revoked_token,
-    )  # fmt: skip
     with cluster:
+        cluster.set_pool("hubspot_activity_fleet", 4, "HubSpot portals at once")
+        cluster.add_connection(conn_id(REVOKED), "generic", revoked_token)
         cluster.wait_for_dag(FLEET_DAG)
-        cluster.cli("dags", "unpause", FLEET_DAG)
+        cluster.unpause(FLEET_DAG)
 
-        # Run 1: pool 4, p03's token revoked. Answers take 150 ms, so that each portal's
-        # reads last a few seconds and portals running together are seen overlapping.
+        # Run 1: pool 4, p03's token revoked. Answers take 400 ms, so that each portal's
+        # reads last several seconds and portals running together are seen overlapping
+        # even while their tasks start seconds apart on a busy machine (at 150 ms a run
+        # under the whole suite once saw 2 at most). Waiting costs no CPU.
         for emulator in portals.values():
-            emulator.configure(latency_ms=150)
+            emulator.configure(latency_ms=400)
         cluster.trigger(FLEET_DAG, "fleet-1")
         assert cluster.wait_for_run(FLEET_DAG, "fleet-1", RUN_TIMEOUT_S) == "failed"
         first_wall = time.monotonic() - started
@@ -294,12 +293,9 @@ def test_fleet_dag_fans_portals_out_over_airflow_workers(  # noqa: C901, PLR0912
 
         # Run 2: the token is replaced in the Connection, the pool is down to 1, and
         # every portal has new events.
-        cluster.cli("connections", "delete", conn_id(REVOKED))
-        cluster.cli(
-            "connections", "add", conn_id(REVOKED), "--conn-type", "generic",
-            "--conn-password", tokens[REVOKED],
-        )  # fmt: skip
-        cluster.cli("pools", "set", "hubspot_activity_fleet", "1", "HubSpot portals at once")
+        cluster.delete_connection(conn_id(REVOKED))
+        cluster.add_connection(conn_id(REVOKED), "generic", tokens[REVOKED])
+        cluster.set_pool("hubspot_activity_fleet", 1, "HubSpot portals at once")
         full_requests = {label: len(e.requests) for label, e in portals.items()}
         for emulator in portals.values():
             emulator.configure(latency_ms=0)  # one portal at a time: no need to wait
