@@ -13,12 +13,14 @@ nothing touches the demo's state, the project's .env or a real warehouse.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import json
 import os
 import re
 import secrets
+import sqlite3
 import subprocess
 import textwrap
 import threading
@@ -216,13 +218,14 @@ def load_dagbags(env: dict[str, str], *scenarios: dict[str, str]) -> list[dict[s
     return json.loads(line.removeprefix("DAGBAG-JSON "))
 
 
-def check_task_succeeded(result: subprocess.CompletedProcess[str]) -> None:
-    """`airflow tasks test` exits 0 even when the task fails: read the state it logs."""
+def check_task_succeeded(result: subprocess.CompletedProcess[str], tasks: int = 1) -> None:
+    """`airflow tasks test` (and `dags test`) exit 0 even when a task fails: read the
+    states they log, one per task."""
     output = result.stdout + result.stderr
     states = re.findall(r"new_state=(\w+)", output)
-    if states != ["success"]:
+    if states != ["success"] * tasks:
         lines = [line for line in output.splitlines() if "METRIC" not in line]
-        pytest.fail(f"task states {states}, not [success]:\n" + "\n".join(lines[-60:]))
+        pytest.fail(f"task states {states}, not {tasks} x success:\n" + "\n".join(lines[-60:]))
 
 
 def tasks_test(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -232,19 +235,45 @@ def tasks_test(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
     return result
 
 
+def dags_test(env: dict[str, str], dag_id: str, tasks: int) -> subprocess.CompletedProcess[str]:
+    """`airflow dags test <dag>`: a whole DAG run, its tasks in dependency order, in one
+    Airflow process (each `tasks test` starts Airflow and its execution API again, about
+    13 CPU-s)."""
+    result = run(env, str(AIRFLOW), "dags", "test", dag_id)
+    check_task_succeeded(result, tasks)
+    return result
+
+
 def meltano_calls(env: dict[str, str]) -> list[str]:
     calls = Path(env["MELTANO_BIN"]).parent.parent / "meltano-calls.log"
     return calls.read_text().splitlines() if calls.exists() else []
 
 
-def meltano(env: dict[str, str], *args: str) -> str:
-    return run(env, str(MELTANO), "--env-file", env["MELTANO_DAG_ENV_FILE"], *args).stdout
+def _merged(base: dict[str, t.Any], over: dict[str, t.Any]) -> dict[str, t.Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        below = merged.get(key)
+        both = isinstance(value, dict) and isinstance(below, dict)
+        merged[key] = _merged(below, value) if both else value  # type: ignore[arg-type]
+    return merged
+
+
+def stored_states(env: dict[str, str]) -> dict[str, dict[str, t.Any]]:
+    """What `meltano state get` answers for each state id (the completed state with the
+    partial one merged over it), read from the Meltano system database the tasks wrote
+    (SQLite): starting Meltano for each look would cost 2 CPU-s."""
+    path = env["MELTANO_DATABASE_URI"].removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT state_id, completed_state, partial_state FROM state").fetchall()
+    return {
+        state_id: _merged(json.loads(completed or "{}"), json.loads(partial or "{}"))
+        for state_id, completed, partial in rows
+    }
 
 
 def hourly_bookmarks(env: dict[str, str]) -> dict[str, t.Any]:
-    if HOURLY_STATE_ID not in meltano(env, "state", "list"):
-        return {}
-    return json.loads(meltano(env, "state", "get", HOURLY_STATE_ID))["singer_state"]["bookmarks"]
+    state = stored_states(env).get(HOURLY_STATE_ID)
+    return state["singer_state"]["bookmarks"] if state else {}
 
 
 def table_ids(pg: t.Any, table: str) -> list[str]:
@@ -408,11 +437,13 @@ def test_airflow_builds_one_dag_per_meltano_schedule(airflow_env, home):
 
 
 def test_hourly_dag_task_loads_incrementally_from_meltano_state(airflow_env, emu, pg):
+    # A whole DAG run: extract and load, then dbt builds transform/ on what was loaded.
     before = len(meltano_calls(airflow_env))
-    first = tasks_test(airflow_env, HOURLY, EL_TASK)
-    assert meltano_calls(airflow_env)[before:][-1].endswith(
-        "run tap-hubspot-activity target-postgres"
-    )
+    first = dags_test(airflow_env, HOURLY, tasks=2)
+    calls = meltano_calls(airflow_env)[before:]
+    assert len(calls) == 2, calls
+    assert calls[0].endswith("run tap-hubspot-activity target-postgres"), calls
+    assert calls[1].endswith("run dbt-postgres:build"), calls
     counts = {}
     for table, stream in TABLES.items():
         ids = table_ids(pg, table)
@@ -423,9 +454,7 @@ def test_hourly_dag_task_loads_incrementally_from_meltano_state(airflow_env, emu
     state = hourly_bookmarks(airflow_env)
     assert set(TABLES) <= set(state)  # the tap may have more streams than these three
 
-    # The DAG's next task: dbt builds transform/ on what was loaded, and its tests pass.
-    tasks_test(airflow_env, HOURLY, DBT_TASK)
-    assert meltano_calls(airflow_env)[-1].endswith("run dbt-postgres:build")
+    # dbt built the models on what was loaded, and its tests passed.
     with psycopg.connect(pg.uri, autocommit=True) as conn:
         query = sql.SQL("SELECT count(*) FROM {}").format(
             sql.Identifier(f"{SCHEMA}_analytics", "activity_events")
@@ -483,7 +512,7 @@ def test_monthly_evidence_dag_exports_the_previous_calendar_month(airflow_env, e
             assert previous_start <= occurred < month_start, record
 
     # Its own state id, per month; the hourly bookmarks did not move.
-    assert f"dev:tap-hubspot-activity-to-target-jsonl:evidence-{month}" in meltano(
-        airflow_env, "state", "list"
+    assert f"dev:tap-hubspot-activity-to-target-jsonl:evidence-{month}" in stored_states(
+        airflow_env
     )
     assert hourly_bookmarks(airflow_env) == hourly_before
