@@ -400,7 +400,7 @@ def test_monthly_evidence_summary_adds_up(built):
 
 @pytest.mark.usefixtures("built")
 def test_every_model_and_column_is_documented_and_tested(dbt_env):
-    meltano(dbt_env, "invoke", "dbt-postgres:docs-generate")
+    meltano({**dbt_env, "DBT_WRITE_JSON": "true"}, "invoke", "dbt-postgres:docs-generate")
     target = Path(dbt_env["DBT_TARGET_PATH"])
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
