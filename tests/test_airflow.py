@@ -4,11 +4,12 @@ Airflow lives in its own virtualenv (.venv-airflow, `make airflow-install`) and 
 test process never imports it: every step is a subprocess of that virtualenv (its
 python for the DagBag, its `airflow` CLI for the rest), with AIRFLOW_HOME in a temporary
 directory and the metadata database a copy of the run's migrated one on the embedded
-PostgreSQL (tests/airflow_db.py). `airflow tasks test` runs the DAGs' own
-BashOperators, i.e. the project's real `meltano run`, against the HubSpot emulator and
-an embedded PostgreSQL, with a private Meltano system database and system directory
-(MELTANO_SYS_DIR_ROOT, the installed plugins linked in) and an empty env file, so
-nothing touches the demo's state, the project's .env or a real warehouse.
+PostgreSQL (tests/airflow_db.py). `airflow dags test` (a whole DAG run) and `airflow
+tasks test` (one task) run the DAGs' own BashOperators, i.e. the project's real `meltano
+run`, against the HubSpot emulator and an embedded PostgreSQL, with a private Meltano
+system database and system directory (MELTANO_SYS_DIR_ROOT, the installed plugins linked
+in) and an empty env file, so nothing touches the demo's state, the project's .env or a
+real warehouse.
 """
 
 from __future__ import annotations
