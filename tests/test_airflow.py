@@ -36,6 +36,7 @@ from psycopg import sql
 from hubspot_emulator import EmulatorConfig, HubSpotEmulator
 from tests.airflow_db import connection_env, metadata_database
 from tests.conftest import MELTANO, PLUGIN_EXECUTABLES, ROOT, ensure_plugins, meltano_env
+from tests.meltano_state import stored_states
 
 AIRFLOW_VENV = ROOT / ".venv-airflow"
 AIRFLOW = AIRFLOW_VENV / "bin" / "airflow"
@@ -250,30 +251,15 @@ def meltano_calls(env: dict[str, str]) -> list[str]:
     return calls.read_text().splitlines() if calls.exists() else []
 
 
-def _merged(base: dict[str, t.Any], over: dict[str, t.Any]) -> dict[str, t.Any]:
-    merged = dict(base)
-    for key, value in over.items():
-        below = merged.get(key)
-        both = isinstance(value, dict) and isinstance(below, dict)
-        merged[key] = _merged(below, value) if both else value  # type: ignore[arg-type]
-    return merged
-
-
-def stored_states(env: dict[str, str]) -> dict[str, dict[str, t.Any]]:
-    """What `meltano state get` answers for each state id (the completed state with the
-    partial one merged over it), read from the Meltano system database the tasks wrote
-    (SQLite): starting Meltano for each look would cost 2 CPU-s."""
+def meltano_states(env: dict[str, str]) -> dict[str, dict[str, t.Any]]:
+    """The states in the SQLite system database the tasks wrote (tests/meltano_state.py)."""
     path = env["MELTANO_DATABASE_URI"].removeprefix("sqlite:///")
     with contextlib.closing(sqlite3.connect(path)) as db:
-        rows = db.execute("SELECT state_id, completed_state, partial_state FROM state").fetchall()
-    return {
-        state_id: _merged(json.loads(completed or "{}"), json.loads(partial or "{}"))
-        for state_id, completed, partial in rows
-    }
+        return stored_states(db)
 
 
 def hourly_bookmarks(env: dict[str, str]) -> dict[str, t.Any]:
-    state = stored_states(env).get(HOURLY_STATE_ID)
+    state = meltano_states(env).get(HOURLY_STATE_ID)
     return state["singer_state"]["bookmarks"] if state else {}
 
 
@@ -513,7 +499,7 @@ def test_monthly_evidence_dag_exports_the_previous_calendar_month(airflow_env, e
             assert previous_start <= occurred < month_start, record
 
     # Its own state id, per month; the hourly bookmarks did not move.
-    assert f"dev:tap-hubspot-activity-to-target-jsonl:evidence-{month}" in stored_states(
+    assert f"dev:tap-hubspot-activity-to-target-jsonl:evidence-{month}" in meltano_states(
         airflow_env
     )
     assert hourly_bookmarks(airflow_env) == hourly_before

@@ -40,6 +40,7 @@ from tests.fleet_support import (
     create_database,
     peak_overlap,
 )
+from tests.meltano_state import stored_states
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -132,14 +133,13 @@ def _assert_reconciled(pg: t.Any, labels: list[str], portals: dict[str, Recordin
 
 
 def _bookmarks(state_uri: str) -> dict[str, dict[str, t.Any]]:
-    """Completed state per state id, straight from Meltano's system database."""
+    """Bookmarks per state id, straight from Meltano's system database."""
     with psycopg.connect(state_uri, autocommit=True) as conn:
-        rows = conn.execute("SELECT state_id, completed_state FROM state").fetchall()
-    bookmarks = {}
-    for state_id, state in rows:
-        value = json.loads(state) if isinstance(state, str) else state or {}
-        bookmarks[state_id] = value.get("singer_state", {}).get("bookmarks", {})
-    return bookmarks
+        states = stored_states(conn)
+    return {
+        state_id: state.get("singer_state", {}).get("bookmarks", {})
+        for state_id, state in states.items()
+    }
 
 
 def _task_logs(home: Path, run_id: str, task_id: str) -> str:
