@@ -45,7 +45,7 @@ PLUGIN_KINDS = ("extractors", "loaders", "utilities")
 # pytest-xdist hands a worker its next module as soon as its current one has 2 tests or
 # fewer left: test_fleet is one test, so the fourth module waits behind it on its worker
 # for the whole of it, and is a short one.
-SLOW_MODULES = (
+MODULE_ORDER = (
     "test_fleet",
     "test_airflow",
     "test_completeness",
@@ -196,7 +196,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     are collected: started first, the long ones run beside the many short ones, and
     the run does not end waiting for one of them.
     """
-    rank = {name: n for n, name in enumerate(SLOW_MODULES)}
+    rank = {name: n for n, name in enumerate(MODULE_ORDER)}
 
     def module_rank(item: pytest.Item) -> int:
         module = getattr(item, "module", None)

@@ -197,13 +197,12 @@ class AirflowCluster:
 
     def set_pool(self, name: str, slots: int, description: str) -> None:
         """Create the pool, or change its slots."""
-        body = {"name": name, "slots": slots, "description": description}
+        fields = {"slots": slots, "description": description}
         if any(pool["name"] == name for pool in self.api("GET", "pools")["pools"]):
             # The PATCH body names the pool "pool" and wants every field.
-            patch = {"pool": name, "slots": slots, "description": description}
-            self.api("PATCH", f"pools/{name}", patch | {"include_deferred": False})
+            self.api("PATCH", f"pools/{name}", {"pool": name, **fields, "include_deferred": False})
         else:
-            self.api("POST", "pools", body)
+            self.api("POST", "pools", {"name": name, **fields})
 
     def add_connection(self, conn_id: str, conn_type: str, password: str) -> None:
         body = {"connection_id": conn_id, "conn_type": conn_type, "password": password}
