@@ -53,6 +53,13 @@ TABLES = {
     "security_activity": "security",
     "cms_content_audit": "cms",
 }
+# loaded table -> its activity_events source
+SOURCES = {
+    "login_activity": "login",
+    "audit_logs": "audit",
+    "security_activity": "security",
+    "cms_content_audit": "cms",
+}
 OCSF_CLASSES = {
     2004: "ocsf_detection_finding",
     3001: "ocsf_account_change",
@@ -161,15 +168,51 @@ def built_once(admin: t.Any, emu: HubSpotEmulator) -> dict[str, t.Any]:
         pg = shared.database(admin, DATABASE)
         env = build_env(home, pg, emu)
         ensure_plugins(env, "tap-hubspot-activity", "target-postgres", "dbt-postgres")
-        meltano(env, "run", "tap-hubspot-activity", "target-postgres")
+        load = meltano(env, "run", "tap-hubspot-activity", "target-postgres")
         started = time.monotonic()
         build = meltano(env, "invoke", "dbt-postgres:build")
         seconds = time.monotonic() - started
+        check_complete(pg, load.stdout + load.stderr, build.stdout + build.stderr)
         # The pristine copy that dbt_build_copy hands out (nobody connects to it).
         shared.database(admin, TEMPLATE, template=DATABASE)
         done = {"output": build.stdout + build.stderr, "seconds": seconds, "home": str(home)}
         record.write_text(json.dumps(done))
         return done
+
+
+def check_complete(pg: t.Any, load_output: str, build_output: str) -> None:
+    """Every loaded event in staging and in activity_events, or the build fails here.
+
+    Each module asserts on this build; a build short of a stream would fail them all far
+    from the cause, so the cause (what the load and dbt said of the stream) is told here.
+    """
+    counts = (
+        "SELECT (SELECT count(DISTINCT ({portal}, id)) FROM {raw}),"
+        " (SELECT count(*) FROM {staged}),"
+        " (SELECT count(*) FROM {events} WHERE source = %s)"
+    )
+    short = {}
+    with psycopg.connect(pg.uri, autocommit=True) as conn:
+        for table, source in SOURCES.items():
+            statement = sql.SQL(counts).format(
+                portal=sql.Identifier("portalId"),
+                raw=sql.Identifier(SOURCE_SCHEMA, table),
+                staged=sql.Identifier(ANALYTICS, f"stg_{table}"),
+                events=sql.Identifier(ANALYTICS, "activity_events"),
+            )
+            row = conn.execute(statement, (source,)).fetchone()
+            if row is None or len(set(row)) != 1:
+                short[table] = row
+    if short:
+        said = [
+            line
+            for line in (load_output + build_output).splitlines()
+            if any(table in line for table in short) or "does not exist" in line
+        ]
+        pytest.fail(
+            f"the shared build is short (loaded, staged, activity_events): {short}\n"
+            + "\n".join(said[-80:])
+        )
 
 
 def _copy_home(built: dict[str, t.Any], home: Path) -> None:
