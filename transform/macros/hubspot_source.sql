@@ -39,9 +39,25 @@
   {{ return(columns) }}
 {% endmacro %}
 
+{#-
+  Whether the loader has created `relation`, asked of the database. Not
+  load_relation: dbt lists a schema it has not cached when a model first asks, and
+  marks it cached as the first listed table goes in, so a staging model running beside
+  (four threads) may read a partial list and take a loaded table for a missing one:
+  once a build staged no security events of a loaded security_activity table.
+-#}
+{% macro hs_source_exists(relation) %}
+  {%- for listed in list_relations_without_caching(relation.without_identifier()) -%}
+    {%- if listed['name'] | lower == relation.identifier | lower -%}
+      {{ return(true) }}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(false) }}
+{% endmacro %}
+
 {% macro hubspot_source(table_name) %}
   {%- set relation = source('hubspot_activity', table_name) -%}
-  {%- if execute and load_relation(relation) is none -%}
+  {%- if execute and not hs_source_exists(relation) -%}
     {{ log("hubspot_activity: " ~ relation ~ " does not exist; " ~ this.name ~ " is empty", info=true) }}
     select
     {%- for name, type in hubspot_source_columns(table_name).items() %}
