@@ -53,7 +53,7 @@ $(PLUGINS_STAMP): meltano.yml pyproject.toml $(VENV_STAMP)
 # each at a time (--dist loadfile), the slow modules first (conftest.py's order, which
 # xdist would otherwise replace with the modules with most tests first), sharing one
 # PostgreSQL and one dbt build (tests/shared.py). On 2 cores the suite is CPU-bound
-# (1,100 to 1,300 CPU-s): 4 workers keep both cores busy where 3 left 15 % idle while
+# (870 to 1,300 CPU-s, by machine): 4 workers keep both cores busy where 3 left 15 % idle while
 # servers answered. The CPU time, the modules per worker, and the 20 slowest tests and
 # fixture set-ups close the run.
 TEST_WORKERS ?= 4
