@@ -40,11 +40,13 @@
 {% endmacro %}
 
 {#-
-  Whether the loader has created `relation`, asked of the database. Not
-  load_relation: dbt lists a schema it has not cached when a model first asks, and
-  marks it cached as the first listed table goes in, so a staging model running beside
-  (four threads) may read a partial list and take a loaded table for a missing one:
-  once a build staged no security events of a loaded security_activity table.
+  Whether the loader has created `relation`, asked of the database each time. Not
+  load_relation: dbt lists the loader's schema (which it does not cache up front) when a
+  model first asks for one of its tables, then adds the tables to its cache one at a
+  time, counting the schema as cached from the first. A staging model asking meanwhile
+  (dbt runs four at once) got a partial list and built empty from a loaded table: a
+  build on CI staged none of 372 security events, and a stress run of the old macro
+  repeated it.
 -#}
 {% macro hs_source_exists(relation) %}
   {%- for listed in list_relations_without_caching(relation.without_identifier()) -%}
