@@ -49,12 +49,14 @@
   repeated it.
 -#}
 {% macro hs_source_exists(relation) %}
-  {%- for listed in list_relations_without_caching(relation.without_identifier()) -%}
-    {%- if listed['name'] | lower == relation.identifier | lower -%}
-      {{ return(true) }}
-    {%- endif -%}
-  {%- endfor -%}
-  {{ return(false) }}
+  {#- information_schema, not the adapters' listing macros: Snowflake's fails on a schema
+      that does not exist yet (nothing loaded), where this finds no row. -#}
+  {%- set found -%}
+    select count(*) from {{ relation.information_schema('tables') }}
+    where upper(table_schema) = upper('{{ relation.schema }}')
+      and upper(table_name) = upper('{{ relation.identifier }}')
+  {%- endset -%}
+  {{ return(run_query(found).columns[0].values()[0] > 0) }}
 {% endmacro %}
 
 {% macro hubspot_source(table_name) %}
